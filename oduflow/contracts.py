@@ -1,0 +1,177 @@
+"""Types that plugins and the core exchange (backends, contexts, results).
+
+Kept free of Docker and database code so that plugins can be tested without either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from oduflow.config import Config, TeamConfig
+from oduflow.naming import Names
+
+Progress = Callable[[str], None]
+
+
+def no_progress(message: str) -> None:
+    """A progress callback that drops messages."""
+
+
+# --- storage -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class FilestoreSpec:
+    """The filestore of one environment.
+
+    ``lower`` is the template's filestore (``None``: start empty). The backend makes
+    :attr:`merged` the directory bound into the container as the database's filestore,
+    owned by ``uid:gid``.
+    """
+
+    workspace: Path
+    lower: Path | None
+    uid: int = 101
+    gid: int = 101
+
+    @property
+    def merged(self) -> Path:
+        return self.workspace / "filestore"
+
+    @property
+    def upper(self) -> Path:
+        return self.workspace / "filestore_upper"
+
+    @property
+    def work(self) -> Path:
+        return self.workspace / "filestore_work"
+
+
+@runtime_checkable
+class StorageBackend(Protocol):
+    """A filestore backend, registered by name through ``oduflow_register_storage``."""
+
+    name: str
+
+    def available(self) -> str | None:
+        """``None`` when usable here, else the reason it is not (shown to the user)."""
+
+    def provision(self, spec: FilestoreSpec) -> None:
+        """Create ``spec.merged`` with the content of ``spec.lower``."""
+
+    def is_healthy(self, spec: FilestoreSpec) -> bool:
+        """True when ``spec.merged`` is usable (for overlays: mounted and not stale)."""
+
+    def remount(self, spec: FilestoreSpec) -> bool:
+        """Repair after a reboot or a dead daemon; True when something was remounted."""
+
+    def reset(self, spec: FilestoreSpec, lower: Path | None) -> None:
+        """Drop the environment's own changes and start again from ``lower``."""
+
+    def snapshot(self, spec: FilestoreSpec, dest: Path) -> None:
+        """Copy the merged view of the filestore to the new directory ``dest``."""
+
+    def release(self, spec: FilestoreSpec) -> None:
+        """Unmount and remove everything :meth:`provision` made. Idempotent."""
+
+
+# --- routing ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class RouteRequest:
+    """What a router needs to expose one container (``owner`` is unique per team)."""
+
+    team: TeamConfig
+    owner: str
+    slug: str
+    container_port: int = 8069
+
+
+@dataclass(frozen=True)
+class Route:
+    """How a container is reached: its URL plus what to add to the container."""
+
+    url: str
+    host_port: int | None = None
+    ports: Mapping[str, object] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+class PortAllocator(Protocol):
+    def assign(self, owner: str) -> int: ...
+    def get(self, owner: str) -> int | None: ...
+    def release(self, owner: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class RoutingContext:
+    """Handed to router factories: configuration, names and the team port registries."""
+
+    config: Config
+    names: Names
+    ports_for: Callable[[TeamConfig], PortAllocator]
+    docker: Callable[[], object]
+    """Returns a docker-py ``DockerClient`` (routers that run a proxy container use it)."""
+
+
+@runtime_checkable
+class Router(Protocol):
+    """Routes HTTP to environment containers, registered via ``oduflow_register_routing``."""
+
+    name: str
+
+    def init_infrastructure(self) -> None:
+        """Create shared pieces (a proxy container...) at ``oduflow init``. Idempotent."""
+
+    def destroy_infrastructure(self) -> None:
+        """Remove what :meth:`init_infrastructure` made. Idempotent."""
+
+    def route(self, request: RouteRequest) -> Route:
+        """Allocate (or find again) the route of ``request.owner``; stable across calls."""
+
+    def release(self, request: RouteRequest) -> None:
+        """Free what :meth:`route` allocated. Idempotent."""
+
+
+RouterFactory = Callable[[RoutingContext], Router]
+
+
+# --- sanitize -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SanitizeContext:
+    """A freshly cloned database about to be served for the first time.
+
+    ``run_sql(name, sql)`` runs SQL in the environment database; ``run_python(name, code)``
+    runs Python in a container of the environment's image with ``ODOO_DB``, ``DB_HOST``,
+    ``DB_USER`` and ``DB_PASSWORD`` set. Both raise on failure.
+    """
+
+    team_id: str
+    team_dir: Path
+    repo_dir: Path
+    db_name: str
+    run_sql: Callable[[str, str], None]
+    run_python: Callable[[str, str], None]
+    progress: Progress = no_progress
+
+
+# --- dependencies -----------------------------------------------------------------
+@dataclass(frozen=True)
+class DependencyContext:
+    """The repository of a new environment and the image it will run."""
+
+    repo_dir: Path
+    odoo_image: str
+
+
+@dataclass(frozen=True)
+class DependencyStep:
+    """One command run as root in the image (repository mounted at ``/mnt/repo``).
+
+    ``inputs`` are the repository files whose content decides the step: the image
+    built from the steps is cached under a hash of base image, commands and inputs.
+    """
+
+    name: str
+    argv: tuple[str, ...]
+    inputs: tuple[str, ...] = ()

@@ -1,0 +1,213 @@
+"""Thin adapter over psycopg 3 for the shared PostgreSQL server.
+
+All identifiers go through ``psycopg.sql.Identifier``; values are parameters.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from oduflow.errors import ConflictError, ExternalCommandError, PrerequisiteNotMetError
+
+CLONE_STRATEGIES = ("FILE_COPY", "WAL_LOG")
+
+
+@dataclass(frozen=True)
+class DbEndpoint:
+    host: str
+    port: int
+    user: str
+    password: str
+
+
+class Database:
+    """Superuser operations on the shared server (roles, databases, templates)."""
+
+    def __init__(self, endpoint: DbEndpoint) -> None:
+        self.ep = endpoint
+
+    @contextmanager
+    def connect(self, dbname: str = "postgres", *, user: str | None = None,
+                password: str | None = None, autocommit: bool = True) -> Iterator[psycopg.Connection]:
+        try:
+            conn = psycopg.connect(host=self.ep.host, port=self.ep.port, dbname=dbname,
+                                   user=user or self.ep.user,
+                                   password=password if user else self.ep.password,
+                                   autocommit=autocommit, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise PrerequisiteNotMetError(
+                f"cannot connect to PostgreSQL at {self.ep.host}:{self.ep.port} database "
+                f"'{dbname}': {str(exc).strip()} (did 'oduflow init' run?)") from None
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                with psycopg.connect(host=self.ep.host, port=self.ep.port, dbname="postgres",
+                                     user=self.ep.user, password=self.ep.password,
+                                     connect_timeout=3) as conn:
+                    conn.execute("SELECT 1")
+                    return
+            except psycopg.Error as exc:
+                last = str(exc).strip()
+            time.sleep(0.5)
+        raise PrerequisiteNotMetError(f"PostgreSQL did not accept connections within "
+                                      f"{timeout:.0f} s: {last}")
+
+    def query(self, statement: sql.Composable | str, params: Any = None,
+              dbname: str = "postgres") -> list[tuple[Any, ...]]:
+        with self.connect(dbname) as conn:
+            cur = conn.execute(statement if isinstance(statement, sql.Composable)
+                               else sql.SQL(statement), params)  # type: ignore[arg-type]
+            return cur.fetchall() if cur.description else []
+
+    # --- databases -----------------------------------------------------------------
+    def exists(self, name: str) -> bool:
+        return bool(self.query("SELECT 1 FROM pg_database WHERE datname = %s", [name]))
+
+    def list_databases(self, prefix: str = "") -> list[str]:
+        rows = self.query("SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1",
+                          [prefix.replace("_", r"\_") + "%"])
+        return [r[0] for r in rows]
+
+    def size_bytes(self, name: str) -> int:
+        return int(self.query("SELECT pg_database_size(%s)", [name])[0][0])
+
+    def terminate(self, name: str) -> None:
+        self.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   "WHERE datname = %s AND pid <> pg_backend_pid()", [name])
+
+    def drop(self, name: str) -> bool:
+        """Drop ``name`` (connections are closed first); False when it did not exist."""
+        if not self.exists(name):
+            return False
+        self.query(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true")
+                   .format(sql.Identifier(name)))
+        self.query(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        return True
+
+    def create_empty(self, name: str, owner: str | None = None) -> None:
+        stmt = sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(
+            sql.Identifier(name))
+        if owner:
+            stmt = stmt + sql.SQL(" OWNER {}").format(sql.Identifier(owner))
+        self._create(name, stmt)
+
+    def clone(self, name: str, template: str, owner: str | None = None,
+              strategy: str = "FILE_COPY", retries: int = 20) -> None:
+        """``CREATE DATABASE name TEMPLATE template``, retrying while the template is busy."""
+        if strategy not in CLONE_STRATEGIES:
+            raise ValueError(strategy)
+        stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
+            sql.Identifier(name), sql.Identifier(template), sql.SQL(strategy))
+        if owner:
+            stmt = stmt + sql.SQL(" OWNER {}").format(sql.Identifier(owner))
+        for attempt in range(retries):
+            try:
+                self._create(name, stmt)
+                return
+            except ExternalCommandError as exc:
+                if "being accessed by other users" not in str(exc) or attempt == retries - 1:
+                    raise
+                self.terminate(template)
+                time.sleep(0.25)
+
+    def _create(self, name: str, stmt: sql.Composable) -> None:
+        try:
+            self.query(stmt)
+        except psycopg.errors.DuplicateDatabase:
+            raise ConflictError(f"database '{name}' already exists") from None
+        except psycopg.Error as exc:
+            raise ExternalCommandError(f"could not create database '{name}'",
+                                       command="CREATE DATABASE", output=str(exc).strip()) from None
+
+    def set_template(self, name: str, is_template: bool) -> None:
+        """Mark ``name`` as a template that accepts no connections (or undo it)."""
+        self.query(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE {} ALLOW_CONNECTIONS {}").format(
+            sql.Identifier(name), sql.SQL("true" if is_template else "false"),
+            sql.SQL("false" if is_template else "true")))
+        if is_template:
+            self.terminate(name)
+
+    # --- roles -----------------------------------------------------------------------
+    def role_exists(self, role: str) -> bool:
+        return bool(self.query("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]))
+
+    def create_role(self, role: str, password: str | None = None) -> str:
+        """A plain LOGIN role (never superuser, no CREATEDB/CREATEROLE); returns its password."""
+        password = password or secrets.token_urlsafe(24)
+        try:
+            self.query(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                               "NOREPLICATION NOBYPASSRLS PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(password)))
+        except psycopg.errors.DuplicateObject:
+            raise ConflictError(f"database role '{role}' already exists") from None
+        return password
+
+    def drop_role(self, role: str) -> bool:
+        if not self.role_exists(role):
+            return False
+        self.query(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        return True
+
+    def hand_over(self, dbname: str, role: str) -> None:
+        """Make ``role`` the owner of ``dbname`` and of every object in it; only it may connect."""
+        ident = sql.Identifier(role)
+        self.query(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(dbname), ident))
+        self.query(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
+        self.query(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+            sql.Identifier(dbname), ident))
+        script = sql.SQL("""
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT n.nspname FROM pg_namespace n
+           WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+             AND n.nspname NOT LIKE 'pg\\_%' LOOP
+    EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, {role});
+  END LOOP;
+  FOR r IN SELECT c.oid::regclass::text AS obj, c.relkind FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           LEFT JOIN pg_depend d ON d.objid = c.oid AND d.deptype IN ('a', 'i')
+                AND d.classid = 'pg_class'::regclass
+           WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+             AND n.nspname NOT LIKE 'pg\\_%'
+             AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND d.objid IS NULL LOOP
+    IF r.relkind = 'S' THEN
+      EXECUTE format('ALTER SEQUENCE %s OWNER TO %I', r.obj, {role});
+    ELSIF r.relkind IN ('v') THEN
+      EXECUTE format('ALTER VIEW %s OWNER TO %I', r.obj, {role});
+    ELSIF r.relkind IN ('m') THEN
+      EXECUTE format('ALTER MATERIALIZED VIEW %s OWNER TO %I', r.obj, {role});
+    ELSIF r.relkind IN ('f') THEN
+      EXECUTE format('ALTER FOREIGN TABLE %s OWNER TO %I', r.obj, {role});
+    ELSE
+      EXECUTE format('ALTER TABLE %s OWNER TO %I', r.obj, {role});
+    END IF;
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure::text AS obj, p.prokind FROM pg_proc p
+           JOIN pg_namespace n ON n.oid = p.pronamespace
+           LEFT JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
+           WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+             AND n.nspname NOT LIKE 'pg\\_%' AND d.objid IS NULL LOOP
+    IF r.prokind = 'a' THEN
+      EXECUTE format('ALTER AGGREGATE %s OWNER TO %I', r.obj, {role});
+    ELSE
+      EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.obj, {role});
+    END IF;
+  END LOOP;
+END $$""").format(role=sql.Literal(role))
+        self.query(script, dbname=dbname)

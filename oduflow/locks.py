@@ -1,0 +1,93 @@
+"""Per-branch, per-team and system locks that never queue.
+
+Locks are ``flock`` locks on files under ``{data_dir}/locks/``, so they hold across
+threads of the server and across processes (the server and ``oduflow call``).
+A second operation on a held scope fails at once with :class:`BusyError`, which
+names the operation holding the lock and since when.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from oduflow.errors import BusyError
+from oduflow.naming import digest, slugify
+
+
+@dataclass(frozen=True)
+class LockScope:
+    """What a lock covers: ``system``, ``team:<id>`` or ``branch:<team>:<branch>``."""
+
+    kind: str
+    key: str
+
+    @classmethod
+    def system(cls) -> LockScope:
+        return cls("system", "system")
+
+    @classmethod
+    def team(cls, team: str) -> LockScope:
+        return cls("team", str(team))
+
+    @classmethod
+    def branch(cls, team: str, branch: str) -> LockScope:
+        return cls("branch", f"{team}:{branch}")
+
+    def describe(self) -> str:
+        if self.kind == "branch":
+            return f"branch '{self.key.split(':', 1)[1]}'"
+        return f"{self.kind} '{self.key}'" if self.kind != "system" else "the system"
+
+    def filename(self) -> str:
+        return f"{self.kind}-{slugify(self.key)[:60]}-{digest(self.key)}.lock"
+
+
+class LockManager:
+    """Hands out non-blocking locks; see the module docstring."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @contextmanager
+    def hold(self, scope: LockScope, operation: str) -> Iterator[None]:
+        """Hold ``scope`` for ``operation`` or raise :class:`BusyError` at once."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.root / scope.filename()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BusyError(self._busy_message(path, scope)) from None
+            info = json.dumps({"operation": operation, "since": time.time(), "pid": os.getpid()})
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, info.encode(), 0)
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _busy_message(path: Path, scope: LockScope) -> str:
+        try:
+            info = json.loads(path.read_text() or "{}")
+        except (OSError, ValueError):
+            info = {}
+        op = info.get("operation", "another operation")
+        since = info.get("since")
+        when = ""
+        if isinstance(since, (int, float)):
+            started = time.strftime("%H:%M:%S", time.localtime(since))
+            when = f" since {started} ({int(time.time() - since)} s ago)"
+        return (f"{scope.describe()} is busy: {op} is running{when}. "
+                "Wait for it to finish and retry.")

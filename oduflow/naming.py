@@ -1,0 +1,162 @@
+"""Pure naming helpers: validation, slugs and every Docker/PostgreSQL resource name.
+
+Every resource name of an instance comes from here, so that an instance with another
+``[server].name_prefix`` (the test suite's) never touches resources it did not create.
+PostgreSQL truncates identifiers at 63 bytes: long names end in a digest of the full
+name, so two names can never collide after truncation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from oduflow.errors import ValidationError
+
+PG_MAX_IDENT = 63
+NO_TEMPLATE = "none"
+
+_BRANCH_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}")
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
+
+def validate_branch(branch: str) -> str:
+    """Return ``branch`` if it is a safe git branch name, else raise ``ValidationError``."""
+    if (not isinstance(branch, str) or not _BRANCH_RE.fullmatch(branch) or ".." in branch
+            or "//" in branch or branch.endswith(("/", ".", ".lock")) or "/." in branch
+            or "@{" in branch):
+        raise ValidationError(
+            f"invalid branch name {branch!r}: use letters, digits and . _ / + - "
+            "(no '..', no leading '-', at most 200 characters)")
+    return branch
+
+
+def validate_name(kind: str, name: str) -> str:
+    """Validate a template, service or repository name (``[a-z0-9][a-z0-9_-]*``)."""
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise ValidationError(
+            f"invalid {kind} name {name!r}: use lowercase letters, digits, '_' and '-' "
+            "(1-63 characters, starting with a letter or digit)")
+    return name
+
+
+def validate_template_name(name: str) -> str:
+    validate_name("template", name)
+    if name == NO_TEMPLATE:
+        raise ValidationError(f"'{NO_TEMPLATE}' is reserved: it means 'no template'")
+    return name
+
+
+def slugify(text: str) -> str:
+    """Lowercase ``text`` to ``[a-z0-9-]`` (``Feature/Login_2`` -> ``feature-login-2``)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if not slug:
+        raise ValidationError(f"{text!r} has no letters or digits to build a name from")
+    return slug
+
+
+def digest(text: str, length: int = 8) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def fit(name: str, limit: int = PG_MAX_IDENT) -> str:
+    """Shorten ``name`` to ``limit`` bytes, keeping it unique with a digest of the full name."""
+    if len(name.encode()) <= limit:
+        return name
+    tail = "_" + digest(name, 10)
+    return name.encode()[: limit - len(tail)].decode(errors="ignore").rstrip("_-") + tail
+
+
+def branch_slug(branch: str) -> str:
+    """The slug that names a branch's environment resources (long branches get a digest)."""
+    validate_branch(branch)
+    slug = slugify(branch)
+    if len(slug) > 48:
+        slug = slug[:39].rstrip("-") + "-" + digest(branch)
+    return slug
+
+
+@dataclass(frozen=True)
+class Names:
+    """All resource names of one Oduflow instance (``prefix`` = ``[server].name_prefix``)."""
+
+    prefix: str = "oduflow"
+
+    # --- shared infrastructure -------------------------------------------------
+    @property
+    def network(self) -> str:
+        return f"{self.prefix}-net"
+
+    @property
+    def db_container(self) -> str:
+        return f"{self.prefix}-db"
+
+    @property
+    def db_volume(self) -> str:
+        return f"{self.prefix}-db-data"
+
+    @property
+    def traefik_container(self) -> str:
+        return f"{self.prefix}-traefik"
+
+    @property
+    def traefik_volume(self) -> str:
+        return f"{self.prefix}-traefik-acme"
+
+    # --- labels ------------------------------------------------------------------
+    label_managed = "oduflow.managed"
+    label_instance = "oduflow.instance"
+    label_team = "oduflow.team"
+    label_env = "oduflow.env"
+    label_branch = "oduflow.branch"
+    label_role = "oduflow.role"
+
+    def labels(self, role: str, team: str | None = None, **extra: str) -> dict[str, str]:
+        out = {self.label_managed: "true", self.label_instance: self.prefix, self.label_role: role}
+        if team is not None:
+            out[self.label_team] = str(team)
+        out.update({f"oduflow.{k}": v for k, v in extra.items()})
+        return out
+
+    def instance_filter(self, **extra: str) -> dict[str, list[str]]:
+        """A docker-py ``filters`` value selecting this instance's resources."""
+        labels = [f"{self.label_managed}=true", f"{self.label_instance}={self.prefix}"]
+        labels += [f"oduflow.{k}={v}" for k, v in extra.items()]
+        return {"label": labels}
+
+    # --- per environment ---------------------------------------------------------
+    def env_container(self, team: str, slug: str) -> str:
+        return f"{self.prefix}-{team}-{slug}-odoo"
+
+    def template_container(self, team: str, template: str) -> str:
+        return f"{self.prefix}-{team}-template-{template}-odoo"
+
+    def job_container(self, team: str, purpose: str) -> str:
+        return f"{self.prefix}-{team}-job-{purpose}-{digest(purpose + str(id(self)), 6)}"
+
+    def service_container(self, team: str, name: str) -> str:
+        return f"{self.prefix}-{team}-svc-{name}"
+
+    def deps_image(self, key: str) -> str:
+        return f"{self.prefix}-deps:{key}"
+
+    # --- PostgreSQL ----------------------------------------------------------------
+    def env_db(self, team: str, slug: str) -> str:
+        return fit(f"oduflow_{team}_{slug}")
+
+    def env_role(self, team: str, slug: str) -> str:
+        return fit(f"oduflow_u_{team}_{slug}")
+
+    def template_db(self, team: str, template: str) -> str:
+        return fit(f"oduflow_template_{team}_{template}")
+
+
+def under(root: Path, *parts: str) -> Path:
+    """Join ``parts`` to ``root`` and refuse any result outside ``root`` (path traversal)."""
+    base = root.resolve()
+    path = base.joinpath(*parts).resolve()
+    if path != base and base not in path.parents:
+        raise ValidationError(f"path {'/'.join(parts)!r} leaves {root}")
+    return path

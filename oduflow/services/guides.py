@@ -1,0 +1,58 @@
+"""Agent guides: bundled markdown copied into each team's ``agent_guides/`` at init.
+
+A team may edit its copies; they are served from there (bundled ones as fallback).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from oduflow.app import App, resource_path
+from oduflow.config import TeamConfig
+from oduflow.errors import NotFoundError, ValidationError
+
+AGENT_GUIDE = "agent_guide.md"
+SUPPORTED_VERSIONS = (15, 16, 17, 18, 19)
+_FILENAME = re.compile(r"[A-Za-z0-9_.-]+\.md")
+
+
+def _guide_dirs(app: App, team: TeamConfig) -> list[Path]:
+    return [app.team_dir(team.id) / "agent_guides", resource_path("agent_guides")]
+
+
+def read_guide(app: App, team: TeamConfig, filename: str) -> str:
+    """The content of guide ``filename``: the team's copy, else the bundled one."""
+    if not _FILENAME.fullmatch(filename) or filename.startswith("."):
+        raise ValidationError(f"invalid guide name {filename!r}")
+    for folder in _guide_dirs(app, team):
+        path = folder / filename
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise NotFoundError(f"agent guide '{filename}' not found")
+
+
+def list_guides(app: App, team: TeamConfig) -> list[dict[str, object]]:
+    """Every guide available to ``team`` and whether the team customised it."""
+    seen: dict[str, dict[str, object]] = {}
+    team_dir, bundled = _guide_dirs(app, team)
+    for folder, source in ((team_dir, "team"), (bundled, "bundled")):
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.md")):
+                seen.setdefault(path.name, {"filename": path.name, "source": source,
+                                            "size": path.stat().st_size})
+    return sorted(seen.values(), key=lambda g: str(g["filename"]))
+
+
+def normalize_version(version: str | int | float) -> int:
+    """``17``, ``"17.0"``, ``"saas~17.2"``, ``"odoo:17.0"`` -> 17; unsupported -> error."""
+    match = re.search(r"(\d{2})(?:\.\d+)?", str(version))
+    major = int(match.group(1)) if match else -1
+    if major not in SUPPORTED_VERSIONS:
+        raise ValidationError(f"no guide for Odoo version {version!r}; supported: "
+                              f"{', '.join(map(str, SUPPORTED_VERSIONS))}")
+    return major
+
+
+def development_guide(app: App, team: TeamConfig, version: str) -> str:
+    return read_guide(app, team, f"odoo_{normalize_version(version)}_guide.md")

@@ -1,0 +1,173 @@
+"""Shared infrastructure: ``oduflow init`` and ``oduflow destroy``, team directories."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+
+from oduflow import docker_api
+from oduflow.app import App, resource_path
+from oduflow.config import TeamConfig, default_config_path
+from oduflow.contracts import Progress, no_progress
+from oduflow.errors import ConflictError, PrerequisiteNotMetError
+
+TEAM_SUBDIRS = ("workspaces", "templates", "shared_repos", "odoo_sanitize", "agent_guides")
+PG_CONF_IN_CONTAINER = "/etc/postgresql/postgresql.conf"
+
+
+@dataclass
+class Report:
+    """What an idempotent operation created, found in place, or removed."""
+
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "existing": self.existing, "removed": self.removed,
+                "changed": bool(self.created or self.removed)}
+
+
+def _copy_if_missing(src: Path, dest: Path, report: Report, mode: int = 0o644) -> None:
+    if dest.exists():
+        report.existing.append(str(dest))
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    dest.chmod(mode)
+    report.created.append(str(dest))
+
+
+def write_default_config(report: Report) -> Path:
+    """Copy the bundled ``oduflow.toml`` (and the overridable conf files) when missing."""
+    path = default_config_path()
+    _copy_if_missing(resource_path("oduflow.toml"), path, report, mode=0o600)
+    return path
+
+
+def ensure_team_dirs(app: App, team: TeamConfig, report: Report) -> Path:
+    """Create a team's directory tree with the default sanitize script and agent guides."""
+    root = app.team_dir(team.id)
+    for sub in ("", *TEAM_SUBDIRS):
+        d = root / sub
+        if not d.is_dir():
+            d.mkdir(parents=True, mode=0o700 if sub == "" else 0o755)
+            report.created.append(str(d))
+    for src in sorted(resource_path("sanitize").iterdir()):
+        _copy_if_missing(src, root / "odoo_sanitize" / src.name, report)
+    for src in sorted(resource_path("agent_guides").iterdir()):
+        if src.suffix == ".md":
+            _copy_if_missing(src, root / "agent_guides" / src.name, report)
+    return root
+
+
+def _ensure_network(app: App, report: Report) -> None:
+    client = app.docker()
+    name = app.names.network
+    if client.networks.list(names=[name]):
+        report.existing.append(f"network {name}")
+        return
+    client.networks.create(name, driver="bridge", labels=app.names.labels("network"))
+    report.created.append(f"network {name}")
+
+
+def _ensure_db(app: App, report: Report, progress: Progress) -> None:
+    client = app.docker()
+    name = app.names.db_container
+    container = docker_api.get_container(client, name)
+    if container is not None:
+        if container.status != "running":
+            container.start()
+            report.created.append(f"started container {name}")
+        else:
+            report.existing.append(f"container {name}")
+        return
+    image = app.config.database.image
+    progress(f"checking image {image}")
+    docker_api.ensure_image(client, image)
+    conf_dir = app.data_dir / "postgres"
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    conf = conf_dir / "postgresql.conf"
+    shutil.copyfile(app.config_file("postgresql.conf"), conf)
+    conf.chmod(0o644)
+    volume = app.names.db_volume
+    if not client.volumes.list(filters={"name": volume}):
+        client.volumes.create(volume, labels=app.names.labels("db-data"))
+        report.created.append(f"volume {volume}")
+    progress(f"starting {name}")
+    client.containers.run(
+        image, name=name, detach=True,
+        command=["postgres", "-c", f"config_file={PG_CONF_IN_CONTAINER}"],
+        environment={"POSTGRES_USER": app.config.database.user,
+                     "POSTGRES_PASSWORD": app.config.database.password,
+                     "POSTGRES_DB": "postgres"},
+        volumes={volume: {"bind": "/var/lib/postgresql/data", "mode": "rw"},
+                 str(conf): {"bind": PG_CONF_IN_CONTAINER, "mode": "ro"}},
+        ports={"5432/tcp": ("127.0.0.1", None)},
+        network=app.names.network, labels=app.names.labels("db"),
+        restart_policy={"Name": "unless-stopped"}, shm_size="256m")
+    report.created.append(f"container {name}")
+
+
+def init(app: App, progress: Progress = no_progress) -> dict[str, Any]:
+    """Create the shared network, the PostgreSQL container and every team's directories.
+
+    Idempotent: a second run changes nothing and says so.
+    """
+    report = Report()
+    for name in ("postgresql.conf", "odoo.conf"):
+        _copy_if_missing(resource_path(name), app.config.config_dir / name, report)
+    _ensure_network(app, report)
+    _ensure_db(app, report, progress)
+    progress("waiting for PostgreSQL")
+    app.db().wait_ready(timeout=120)
+    app.router.init_infrastructure()
+    for team in app.config.teams.values():
+        ensure_team_dirs(app, team, report)
+    app.store  # noqa: B018 - creates state.db
+    return report.to_dict()
+
+
+def environment_containers(app: App) -> list[str]:
+    client = app.docker()
+    return [c.name for c in client.containers.list(
+        all=True, filters=app.names.instance_filter(role="env"))]
+
+
+def destroy(app: App, progress: Progress = no_progress) -> dict[str, Any]:
+    """Remove the shared infrastructure; refuses while environments exist."""
+    envs = [f"{e.team}/{e.branch}" for e in app.store.list_envs()]
+    envs += [n for n in environment_containers(app) if n not in envs]
+    if envs:
+        raise ConflictError(f"{len(envs)} environment(s) still exist ({', '.join(envs[:10])}): "
+                            "delete them first (delete_environment)")
+    report = Report()
+    client = app.docker()
+    app.router.destroy_infrastructure()
+    for name in (app.names.db_container,):
+        progress(f"removing {name}")
+        if docker_api.remove_container(client, name):
+            report.removed.append(f"container {name}")
+    for vol in client.volumes.list(filters={"label": f"oduflow.instance={app.names.prefix}"}):
+        vol.remove(force=True)
+        report.removed.append(f"volume {vol.name}")
+    for net in client.networks.list(names=[app.names.network]):
+        try:
+            net.remove()
+            report.removed.append(f"network {net.name}")
+        except docker.errors.APIError as exc:
+            raise PrerequisiteNotMetError(f"cannot remove network {net.name}: {exc.explanation}") from None
+    return report.to_dict()
+
+
+def system_status(app: App) -> dict[str, Any]:
+    """Whether the shared infrastructure exists and runs."""
+    client = app.docker()
+    db = docker_api.get_container(client, app.names.db_container)
+    return {"network": bool(client.networks.list(names=[app.names.network])),
+            "database": db.status if db else "missing",
+            "data_dir": str(app.data_dir)}

@@ -1,0 +1,70 @@
+"""The HTTP server: MCP (Streamable HTTP) at ``/mcp`` behind per-team bearer-token auth."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from oduflow import __version__
+from oduflow.app import App
+from oduflow.errors import AuthError
+from oduflow.surfaces.auth import resolve_team
+from oduflow.surfaces.mcp import build_mcp
+
+log = logging.getLogger("oduflow.http")
+
+
+class McpAuthMiddleware:
+    """Refuses MCP requests whose team cannot be resolved or whose token is wrong (401)."""
+
+    def __init__(self, app: ASGIApp, oduflow_app: App) -> None:
+        self.app = app
+        self.oduflow = oduflow_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/mcp"):
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                       for k, v in scope.get("headers", [])}
+            try:
+                resolve_team(self.oduflow.config, headers)
+            except AuthError as exc:
+                body = json.dumps({"ok": False, "error": str(exc), "type": "AuthError"}).encode()
+                await send({"type": "http.response.start", "status": 401,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"www-authenticate", b"Bearer")]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def startup_lines(app: App) -> list[str]:
+    cfg = app.config
+    lines = []
+    for team in cfg.teams.values():
+        token = "ON" if team.auth_token else "OFF"
+        ui = "ON" if team.ui_password else "OFF"
+        lines.append(f"[team.{team.id}] http://{team.hostname}:{cfg.server.port}/ "
+                     f"(MCP token {token}, UI auth {ui})")
+    return lines
+
+
+def build_http_app(app: App) -> Starlette:
+    """The Starlette application served by ``oduflow``."""
+    mcp = build_mcp(app)
+    hosts = sorted({t.hostname for t in app.config.teams.values()} | {"localhost", "127.0.0.1"})
+    mcp_app = mcp.http_app(path="/mcp", allowed_hosts=[*hosts, *(f"{h}:*" for h in hosts)])
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True, "version": __version__})
+
+    routes: list[Any] = [Route("/healthz", health), Mount("/", app=mcp_app)]
+    web = Starlette(routes=routes, lifespan=mcp_app.lifespan)
+    web.add_middleware(McpAuthMiddleware, oduflow_app=app)
+    return web

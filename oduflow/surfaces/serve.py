@@ -1,0 +1,29 @@
+"""Running the server: HTTP (uvicorn) or stdio."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from oduflow.app import App
+from oduflow.errors import ValidationError
+from oduflow.surfaces.http import build_http_app, startup_lines
+from oduflow.surfaces.mcp import build_mcp
+
+log = logging.getLogger("oduflow")
+
+
+def serve(app: App, *, transport: str = "http", host: str | None = None, port: int | None = None,
+          stdio_team: str = "1") -> None:
+    """Serve MCP over Streamable HTTP (``/mcp``) or stdio until interrupted."""
+    if transport == "stdio":
+        build_mcp(app, fixed_team=stdio_team).run(transport="stdio", show_banner=False)
+        return
+    if transport != "http":
+        raise ValidationError(f"unknown transport {transport!r}: use http or stdio")
+    host = host or app.config.server.host
+    port = port or app.config.server.port
+    for line in startup_lines(app):
+        log.info(line)
+    uvicorn.run(build_http_app(app), host=host, port=port, log_level="info", workers=1)

@@ -1,0 +1,53 @@
+"""Dependencies of a repository: ``apt_packages.txt`` and ``requirements.txt`` at its root.
+
+The steps run as root in a container of the environment's image; the resulting image
+is cached by the core under a hash of the base image, the steps and these files.
+"""
+
+from __future__ import annotations
+
+import re
+
+from oduflow import hookimpl
+from oduflow.contracts import DependencyContext, DependencyStep
+from oduflow.errors import ValidationError
+
+APT_FILE = "apt_packages.txt"
+PIP_FILE = "requirements.txt"
+_APT_NAME = re.compile(r"[a-z0-9][a-z0-9+.:=~-]*")
+
+
+def apt_packages(text: str) -> list[str]:
+    """Package names of ``apt_packages.txt`` (comments and blank lines ignored)."""
+    names: list[str] = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        for name in line.split():
+            if not _APT_NAME.fullmatch(name):
+                raise ValidationError(f"{APT_FILE}: {name!r} is not a Debian package name")
+            names.append(name)
+    return names
+
+
+@hookimpl
+def oduflow_install_dependencies(ctx: DependencyContext) -> list[DependencyStep] | None:
+    """apt-get install the packages of ``apt_packages.txt``; pip install ``requirements.txt``."""
+    steps: list[DependencyStep] = []
+    apt_file = ctx.repo_dir / APT_FILE
+    if apt_file.is_file():
+        names = apt_packages(apt_file.read_text(encoding="utf-8"))
+        if names:
+            steps.append(DependencyStep(
+                name="apt packages",
+                argv=("sh", "-c", 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive '
+                      'apt-get install -y -qq --no-install-recommends "$@"', "apt", *names),
+                inputs=(APT_FILE,)))
+    pip_file = ctx.repo_dir / PIP_FILE
+    if pip_file.is_file() and pip_file.read_text(encoding="utf-8").strip():
+        steps.append(DependencyStep(
+            name="python requirements",
+            argv=("sh", "-c", "pip3 install --no-cache-dir -r /mnt/repo/requirements.txt "
+                  "|| pip3 install --no-cache-dir --break-system-packages "
+                  "-r /mnt/repo/requirements.txt"),
+            inputs=(PIP_FILE,)))
+    return steps or None

@@ -1,0 +1,100 @@
+"""Traefik v3 routing: ``https://{slug}.{hostname}`` with Let's Encrypt HTTP-01 certificates.
+
+``oduflow init`` runs one Traefik container (ports 80/443, HTTP redirected to HTTPS,
+Docker provider limited to this instance's containers). Each environment container
+gets router labels; no port is published on the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import docker.errors
+
+from oduflow import docker_api, hookimpl
+from oduflow.contracts import Route, RouteRequest, RouterFactory, RoutingContext
+
+TRAEFIK_IMAGE = "traefik:v3.1"
+
+
+def static_arguments(ctx: RoutingContext) -> list[str]:
+    """Traefik's static configuration as command-line arguments."""
+    names = ctx.names
+    return [
+        "--providers.docker=true",
+        "--providers.docker.exposedbydefault=false",
+        f"--providers.docker.network={names.network}",
+        f"--providers.docker.constraints=Label(`{names.label_instance}`,`{names.prefix}`)",
+        "--entrypoints.web.address=:80",
+        "--entrypoints.web.http.redirections.entrypoint.to=websecure",
+        "--entrypoints.web.http.redirections.entrypoint.scheme=https",
+        "--entrypoints.websecure.address=:443",
+        f"--certificatesresolvers.le.acme.email={ctx.config.routing.acme_email}",
+        "--certificatesresolvers.le.acme.storage=/acme/acme.json",
+        "--certificatesresolvers.le.acme.httpchallenge=true",
+        "--certificatesresolvers.le.acme.httpchallenge.entrypoint=web",
+    ]
+
+
+def router_labels(ctx: RoutingContext, request: RouteRequest, host: str) -> dict[str, str]:
+    """The labels that make Traefik route ``host`` to the container."""
+    key = f"{ctx.names.prefix}-{request.team.id}-{request.slug}"
+    return {
+        "traefik.enable": "true",
+        f"traefik.http.routers.{key}.rule": f"Host(`{host}`)",
+        f"traefik.http.routers.{key}.entrypoints": "websecure",
+        f"traefik.http.routers.{key}.tls.certresolver": "le",
+        f"traefik.http.services.{key}.loadbalancer.server.port": str(request.container_port),
+    }
+
+
+class TraefikRouter:
+    """Routes by subdomain through a shared Traefik container."""
+
+    name = "traefik"
+
+    def __init__(self, ctx: RoutingContext) -> None:
+        self.ctx = ctx
+
+    def _client(self) -> docker_api.DockerClient:
+        return self.ctx.docker()  # type: ignore[return-value]
+
+    def init_infrastructure(self) -> None:
+        client = self._client()
+        names = self.ctx.names
+        existing = docker_api.get_container(client, names.traefik_container)
+        if existing is not None:
+            if existing.status != "running":
+                existing.start()
+            return
+        docker_api.ensure_image(client, TRAEFIK_IMAGE)
+        if not client.volumes.list(filters={"name": names.traefik_volume}):
+            client.volumes.create(names.traefik_volume, labels=names.labels("traefik-acme"))
+        client.containers.run(
+            TRAEFIK_IMAGE, name=names.traefik_container, detach=True,
+            command=static_arguments(self.ctx), network=names.network,
+            ports={"80/tcp": 80, "443/tcp": 443},
+            volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"},
+                     names.traefik_volume: {"bind": "/acme", "mode": "rw"}},
+            labels=names.labels("traefik"), restart_policy={"Name": "unless-stopped"})
+
+    def destroy_infrastructure(self) -> None:
+        client = self._client()
+        docker_api.remove_container(client, self.ctx.names.traefik_container)
+        try:
+            client.volumes.get(self.ctx.names.traefik_volume).remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+    def route(self, request: RouteRequest) -> Route:
+        host = f"{request.slug}.{request.team.hostname}"
+        return Route(url=f"https://{host}", labels=router_labels(self.ctx, request, host))
+
+    def release(self, request: RouteRequest) -> None:
+        """Labels go away with the container; nothing else to free."""
+
+
+@hookimpl
+def oduflow_register_routing(register: Callable[[str, RouterFactory], None]) -> None:
+    """Register the ``traefik`` routing mode."""
+    register("traefik", TraefikRouter)

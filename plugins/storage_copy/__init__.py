@@ -1,0 +1,57 @@
+"""Filestore backend ``copy``: each environment gets its own copy of the template filestore.
+
+For small templates (under ``overlay_threshold_mb``), for ``template_name="none"`` and
+where FUSE is not available (macOS).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from oduflow import hookimpl
+from oduflow.contracts import FilestoreSpec, StorageBackend
+from oduflow.fsutil import chown_tree, rmtree
+
+
+class CopyStorage:
+    """A plain directory per environment, filled from the template."""
+
+    name = "copy"
+
+    def available(self) -> str | None:
+        return None
+
+    def provision(self, spec: FilestoreSpec) -> None:
+        if spec.lower is not None and spec.lower.is_dir():
+            shutil.copytree(spec.lower, spec.merged, symlinks=True)
+        else:
+            spec.merged.mkdir(parents=True)
+        chown_tree(spec.merged, spec.uid, spec.gid)
+
+    def is_healthy(self, spec: FilestoreSpec) -> bool:
+        return spec.merged.is_dir()
+
+    def remount(self, spec: FilestoreSpec) -> bool:
+        if spec.merged.is_dir():
+            return False
+        spec.merged.mkdir(parents=True)
+        chown_tree(spec.merged, spec.uid, spec.gid)
+        return True
+
+    def reset(self, spec: FilestoreSpec, lower: Path | None) -> None:
+        rmtree(spec.merged)
+        self.provision(FilestoreSpec(spec.workspace, lower, spec.uid, spec.gid))
+
+    def snapshot(self, spec: FilestoreSpec, dest: Path) -> None:
+        shutil.copytree(spec.merged, dest, symlinks=True)
+
+    def release(self, spec: FilestoreSpec) -> None:
+        rmtree(spec.merged)
+
+
+@hookimpl
+def oduflow_register_storage(register: Callable[[str, StorageBackend], None]) -> None:
+    """Register the ``copy`` filestore backend."""
+    register("copy", CopyStorage())

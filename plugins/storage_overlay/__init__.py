@@ -1,0 +1,93 @@
+"""Filestore backend ``overlay``: fuse-overlayfs with the template filestore as lower layer.
+
+Environments share the template's files; each one writes only to its own upper
+directory. Stale mounts (the FUSE daemon died: "Transport endpoint is not connected")
+are detected and remounted; mounts do not survive a reboot and are remounted when the
+server starts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from oduflow import hookimpl
+from oduflow.contracts import FilestoreSpec, StorageBackend
+from oduflow.errors import ExternalCommandError
+from oduflow.fsutil import chown_tree, mount_state, rmtree, unmount
+
+
+class OverlayStorage:
+    """fuse-overlayfs per environment: ``lower`` = template, ``upper`` = the branch."""
+
+    name = "overlay"
+
+    def available(self) -> str | None:
+        if shutil.which("fuse-overlayfs") is None:
+            return "fuse-overlayfs is not installed (apt install fuse-overlayfs)"
+        if not os.path.exists("/dev/fuse"):
+            return "/dev/fuse is missing (load the fuse module or pass --device /dev/fuse)"
+        return None
+
+    @staticmethod
+    def _lower(spec: FilestoreSpec) -> Path:
+        if spec.lower is not None:
+            return spec.lower
+        empty = spec.workspace / "filestore_lower"
+        empty.mkdir(exist_ok=True)
+        return empty
+
+    def _mount(self, spec: FilestoreSpec) -> None:
+        for d in (spec.upper, spec.work, spec.merged):
+            d.mkdir(parents=True, exist_ok=True)
+        chown_tree(spec.upper, spec.uid, spec.gid, recursive=False)
+        chown_tree(spec.work, spec.uid, spec.gid, recursive=False)
+        opts = (f"lowerdir={self._lower(spec)},upperdir={spec.upper},workdir={spec.work},"
+                f"allow_other")
+        argv = ["fuse-overlayfs", "-o", opts, str(spec.merged)]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        if proc.returncode != 0 or mount_state(spec.merged) != "mounted":
+            raise ExternalCommandError("fuse-overlayfs mount failed", command=" ".join(argv),
+                                       exit_code=proc.returncode, output=proc.stderr)
+        # Only the merged root is chowned: a recursive chown would copy every file up.
+        os.chown(spec.merged, spec.uid, spec.gid) if os.geteuid() == 0 else None
+
+    def provision(self, spec: FilestoreSpec) -> None:
+        self._mount(spec)
+
+    def is_healthy(self, spec: FilestoreSpec) -> bool:
+        return mount_state(spec.merged) == "mounted"
+
+    def remount(self, spec: FilestoreSpec) -> bool:
+        state = mount_state(spec.merged)
+        if state == "mounted":
+            return False
+        if state == "stale":
+            unmount(spec.merged)
+        self._mount(spec)
+        return True
+
+    def reset(self, spec: FilestoreSpec, lower: Path | None) -> None:
+        if mount_state(spec.merged) != "unmounted":
+            unmount(spec.merged)
+        for d in (spec.upper, spec.work):
+            rmtree(d)
+        self._mount(FilestoreSpec(spec.workspace, lower, spec.uid, spec.gid))
+
+    def snapshot(self, spec: FilestoreSpec, dest: Path) -> None:
+        shutil.copytree(spec.merged, dest, symlinks=True)
+
+    def release(self, spec: FilestoreSpec) -> None:
+        if mount_state(spec.merged) != "unmounted":
+            unmount(spec.merged)
+        for d in (spec.merged, spec.upper, spec.work, spec.workspace / "filestore_lower"):
+            rmtree(d)
+
+
+@hookimpl
+def oduflow_register_storage(register: Callable[[str, StorageBackend], None]) -> None:
+    """Register the ``overlay`` filestore backend."""
+    register("overlay", OverlayStorage())
