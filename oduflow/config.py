@@ -137,10 +137,10 @@ _SECTIONS: dict[str, type] = {
 }
 
 
-def _coerce(where: str, key: str, value: Any, default: Any) -> Any:
+def _coerce(where: str, key: str, value: Any, default: Any, from_env: bool = False) -> Any:
     """Check ``value`` against the type of ``default``; strings from the environment are parsed."""
     expected = type(default)
-    if isinstance(value, str) and expected is not str:
+    if from_env and expected is not str:
         text = value.strip()
         try:
             if expected is bool:
@@ -185,7 +185,7 @@ def _build(cls: type, where: str, raw: Mapping[str, Any], env_prefix: str,
         env_name = f"{env_prefix}_{name.upper()}"
         if env_name in os.environ:
             values[name] = _coerce(f"environment variable {env_name}", name,
-                                   os.environ[env_name], getattr(default, name))
+                                   os.environ[env_name], getattr(default, name), from_env=True)
         elif name in raw:
             values[name] = _coerce(where, name, raw[name], getattr(default, name))
     return replace(default, **values)
@@ -227,8 +227,8 @@ def parse(raw: Mapping[str, Any], where: str = "oduflow.toml", path: Path | None
                           "[team.1] hostname = \"localhost\"")
     teams: dict[str, TeamConfig] = {}
     for team_id, section in (raw_teams or {"1": {}}).items():
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,20}", str(team_id)):
-            raise ConfigError(f"{where}: team id {team_id!r} must be 1-20 letters, digits, '_' or '-'")
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,20}", str(team_id)):
+            raise ConfigError(f"{where}: team id {team_id!r} must be 1-20 letters, digits or '-'")
         if not isinstance(section, Mapping):
             raise ConfigError(f"{where}: [team.{team_id}] must be a table")
         teams[str(team_id)] = _build(TeamConfig, f"{where} [team.{team_id}]", section,

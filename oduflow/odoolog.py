@@ -1,11 +1,9 @@
 """Parse Odoo server logs into structured results (pure functions, no I/O).
 
-Odoo logs with ``%(asctime)s %(pid)s %(levelname)s %(dbname)s %(name)s: %(message)s``;
-lines that do not start a record (tracebacks, multi-line messages) belong to the
-previous record. The parsers here cover the log wordings of Odoo 15 to 19: the test
-summary ``N failed, M error(s) of K tests when loading database 'DB'`` (logged by
-``odoo.service.server`` or ``odoo.tests.result``), per-test ``FAIL:``/``ERROR:`` records,
-``setUpClass``/``tearDownClass`` errors and fatal load errors.
+Records are ``%(asctime)s %(pid)s %(levelname)s %(dbname)s %(name)s: %(message)s``; other lines
+(tracebacks) belong to the previous record. Covers Odoo 15-19 wordings: the test summary
+``N failed, M error(s) of K tests when loading database 'DB'`` (``odoo.service.server`` or
+``odoo.tests.result``), ``FAIL:``/``ERROR:`` records incl. ``setUpClass``, fatal load errors.
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _RECORD = re.compile(
@@ -22,8 +21,7 @@ _RECORD = re.compile(
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _PARSE_LOC = re.compile(r"while parsing (?P<file>\S+?):(?P<line>\d+)")
 _SUMMARY = re.compile(r"(?P<failed>\d+) failed, (?P<errors>\d+) error\(s\) of (?P<total>\d+) tests?\b")
-_MODULE_RESULT = re.compile(r"^Module (?P<module>\w+): (?P<failed>\d+) failures?, "
-                            r"(?P<errors>\d+) errors?(?: of (?P<total>\d+) tests?)?")
+_MODULE_RESULT = re.compile(r"^Module \w+: (\d+) failures?, (\d+) errors?(?: of (\d+) tests?)?")
 _TEST_RESULT = re.compile(r"^(?P<kind>FAIL|ERROR): (?P<desc>\S.*)$")
 _STARTING = re.compile(r"^Starting (?P<desc>.+?) \.\.\.$")
 _DESC_DOTTED = re.compile(r"^(?P<method>\w+) \((?P<path>[\w.]+)\)")
@@ -33,8 +31,9 @@ _LOADING = re.compile(r"^Loading module (?P<module>\w+) \(")
 _LOADED = re.compile(r"^Module (?P<module>\w+) loaded in ")
 _LOAD_END = re.compile(r"^\d+ modules loaded in ")
 _COULDNT_LOAD = re.compile(r"^Couldn't load module (?P<module>\w+)")
-_MODULE_LIST = re.compile(r"(?:invalid module names, ignored|Some modules are not loaded|Some modules "
-                          r"have inconsistent states)[^:]*: (?P<names>.*)$")
+_MODULE_LIST = re.compile(
+    r"(?:invalid module names|Some modules (?:are not|have incons))[^:]*: (?P<names>.*)"
+)
 _INVALID_NAMES = "invalid module names, ignored"
 _TRACEBACK_CAP = 6000
 _EXCERPT_CAP = 6000
@@ -89,17 +88,16 @@ class LogIssue:
     file: str | None = None
     line: int | None = None
     module: str | None = None
+    summary: str = field(init=False)  # one line: module, exception (or message), location
 
-    @property
-    def summary(self) -> str:
-        """One line: module, exception (or message) and location."""
+    def __post_init__(self) -> None:
         text = self.exception.splitlines()[0] if self.exception else self.message
         where = f" ({self.file}:{self.line})" if self.file else ""
-        return f"{self.module + ': ' if self.module else ''}{text}{where}"
+        object.__setattr__(self, "summary", f"{self.module + ': ' if self.module else ''}{text}{where}")
 
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready dict, with ``summary``."""
-        return {"summary": self.summary, **asdict(self)}
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,7 @@ class TestFailure:
     line: int | None = None
     lineno: int = 0
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return asdict(self)
 
@@ -154,15 +152,14 @@ class TestRun:
     @property
     def ok(self) -> bool:
         """Exit code 0, no failing test and no load error."""
-        return (self.exit_code == 0 and not self.failed and not self.errors
-                and not self.failures and not self.load_errors)
+        return self.exit_code == 0 and not (self.failed or self.errors or self.failures or self.load_errors)
 
-    def to_dict(self, *, max_failures: int | None = None) -> dict[str, object]:
+    def to_dict(self, *, max_failures: int | None = None) -> dict[str, Any]:
         """JSON-ready dict; ``max_failures`` caps the failures listed (``failures_omitted``)."""
-        shown = self.failures if max_failures is None else self.failures[:max_failures]
-        return {"ok": self.ok, **asdict(self), "failures": [f.to_dict() for f in shown],
-                "failures_omitted": len(self.failures) - len(shown),
-                "load_errors": [e.to_dict() for e in self.load_errors]}
+        data = {"ok": self.ok, **asdict(self)}
+        data["failures"] = data["failures"][:max_failures]
+        data["failures_omitted"] = len(self.failures) - len(data["failures"])
+        return data
 
 
 @dataclass(frozen=True)
@@ -171,8 +168,9 @@ class ModuleOperation:
 
     ``error`` is the cause of the failure (the record with a traceback when there is one),
     ``None`` when ``ok``; ``errors`` lists every ERROR/CRITICAL record (capped), including
-    harmless ones of a successful run. ``modules_not_loaded`` are requested modules with no
-    ``Loading module`` line (unknown, already installed for ``-i``, not installed for ``-u``).
+    harmless ones of a successful run. ``modules_loaded`` are the modules Odoo installed or
+    upgraded (``Loading module X`` is logged at INFO only for those); ``modules_not_loaded`` are
+    requested modules not among them (unknown, already installed for ``-i``, not installed for ``-u``).
     """
 
     ok: bool
@@ -186,11 +184,9 @@ class ModuleOperation:
     warnings_total: int
     excerpt: str
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {**asdict(self), "error": self.error.to_dict() if self.error else None,
-                "errors": [e.to_dict() for e in self.errors],
-                "warnings": [w.to_dict() for w in self.warnings]}
+        return asdict(self)
 
 
 def parse_records(text: str) -> list[LogRecord]:
@@ -201,15 +197,15 @@ def parse_records(text: str) -> list[LogRecord]:
         line = _ANSI.sub("", raw).rstrip("\r")
         if m := _RECORD.match(line):
             db = None if m["db"] == "?" else m["db"]
-            heads.append(LogRecord(m["ts"], int(m["pid"]), m["level"], db, m["logger"],
-                                   (m["msg"] or "").rstrip(), (), no))
+            msg = (m["msg"] or "").rstrip()
+            heads.append(LogRecord(m["ts"], int(m["pid"]), m["level"], db, m["logger"], msg, (), no))
             extras.append([])
         elif extras:
             extras[-1].append(line)
         elif line.strip():
             heads.append(LogRecord("", 0, "", None, "", line.rstrip(), (), no))
             extras.append([])
-    return [replace(h, extra_lines=tuple(x)) if x else h for h, x in zip(heads, extras)]
+    return [replace(h, extra_lines=tuple(x)) if x else h for h, x in zip(heads, extras, strict=True)]
 
 
 def _cap(text: str, limit: int) -> str:
@@ -242,9 +238,9 @@ def _issue(rec: LogRecord, module: str | None = None, hints: Sequence[str] = ())
     file, line = _location(rec.extra_lines, [*hints, *([module] if module else [])])
     if module is None and file:
         module = next((h for h in hints if f"/{h}/" in file), None)
-    return LogIssue(rec.level, rec.logger, rec.message, rec.lineno,
-                    _cap("\n".join(exc), 2000) if exc else None,
-                    _cap(rec.traceback, _TRACEBACK_CAP), file, line, module)
+    exception = _cap("\n".join(exc), 2000) if exc else None
+    tb = _cap(rec.traceback, _TRACEBACK_CAP)
+    return LogIssue(rec.level, rec.logger, rec.message, rec.lineno, exception, tb, file, line, module)
 
 
 def _loading_context(records: Sequence[LogRecord]) -> list[str | None]:
@@ -261,10 +257,10 @@ def _loading_context(records: Sequence[LogRecord]) -> list[str | None]:
     return out
 
 
-def _describe(logger: str, desc: str, last_started: str | None) -> tuple[
-        str | None, str | None, str | None, str | None]:
-    """(module, test_file, test_class, method) from a logger name and a test description."""
-    m = _ADDON_TEST.match(logger)
+def _failure(rec: LogRecord, kind: str, desc: str, last_started: str | None) -> TestFailure:
+    """A failure from its record: names from the logger and the description (or the last
+    ``Starting`` record of that logger for descriptions without them)."""
+    m = _ADDON_TEST.match(rec.logger)
     module, test_file = (m["module"], m["rest"]) if m else (None, None)
     cls: str | None = None
     method: str | None = None
@@ -276,11 +272,13 @@ def _describe(logger: str, desc: str, last_started: str | None) -> tuple[
         if len(parts) > 1 and parts[-1][:1].isupper():
             cls = parts.pop()
         test_file = ".".join(parts) or None
-        return module, test_file, cls, method
-    short = _DESC_SHORT.match(desc) or (_DESC_SHORT.match(last_started) if last_started else None)
-    if short:
+    elif short := _DESC_SHORT.match(desc) or _DESC_SHORT.match(last_started or ""):
         cls, method = short["cls"], short["method"]
-    return module, test_file, cls, method
+    exc = _exception_lines(rec.extra_lines)
+    lines = [ln.strip() for ln in rec.extra_lines if ln.strip()]
+    file, line = _location(rec.extra_lines, [module] if module else [])
+    message, tb = exc[0] if exc else (lines or [""])[-1], _cap(rec.traceback, _TRACEBACK_CAP)
+    return TestFailure(module, test_file, cls, method, kind, message, tb, desc, file, line, rec.lineno)
 
 
 def parse_test_run(text: str, exit_code: int) -> TestRun:
@@ -295,7 +293,7 @@ def parse_test_run(text: str, exit_code: int) -> TestRun:
     summary: re.Match[str] | None = None
     summary_line: str | None = None
     per_module = [0, 0, 0]
-    for rec, ctx in zip(records, context):
+    for rec, ctx in zip(records, context, strict=True):
         msg = rec.message
         addon = _ADDON_TEST.match(rec.logger)
         if m := _STARTING.match(msg):
@@ -306,20 +304,13 @@ def parse_test_run(text: str, exit_code: int) -> TestRun:
         elif addon and msg.startswith("skipped "):
             skipped += 1
         elif rec.level == "ERROR" and (m := _TEST_RESULT.match(msg)):
-            module, test_file, cls, method = _describe(rec.logger, m["desc"], started.get(rec.logger))
-            exc = _exception_lines(rec.extra_lines)
-            lines = [ln for ln in rec.extra_lines if ln.strip()]
-            file, line = _location(rec.extra_lines, [module] if module else [])
-            failures.append(TestFailure(
-                module, test_file, cls, method, m["kind"],
-                exc[0] if exc else (lines[-1].strip() if lines else ""),
-                _cap(rec.traceback, _TRACEBACK_CAP), m["desc"], file, line, rec.lineno))
+            failures.append(_failure(rec, m["kind"], m["desc"], started.get(rec.logger)))
+            if failures[-1].module and failures[-1].module not in modules:
+                modules.append(failures[-1].module)
         elif s := _SUMMARY.search(msg):
             summary, summary_line = s, f"{rec.logger}: {msg}"
         elif pm := _MODULE_RESULT.match(msg):
-            per_module[0] += int(pm["failed"])
-            per_module[1] += int(pm["errors"])
-            per_module[2] += int(pm["total"] or 0)
+            per_module = [a + int(b or 0) for a, b in zip(per_module, pm.groups(), strict=True)]
         elif rec.level == "CRITICAL" or (rec.level == "WARNING" and msg.startswith(_INVALID_NAMES)):
             load_errors.append(_issue(rec, ctx))
     kinds = [f.kind for f in failures]
@@ -330,8 +321,8 @@ def parse_test_run(text: str, exit_code: int) -> TestRun:
         errors = max(kinds.count("ERROR"), per_module[1])
         total = max(n_started, per_module[2])
     passed = max(0, total - failed - errors - skipped)
-    return TestRun(passed, failed, errors, skipped, total, exit_code, failures,
-                   load_errors[:_MAX_ISSUES], summary_line, modules)
+    load = load_errors[:_MAX_ISSUES]
+    return TestRun(passed, failed, errors, skipped, total, exit_code, failures, load, summary_line, modules)
 
 
 def _mentions(rec: LogRecord, modules: Sequence[str]) -> bool:
@@ -344,18 +335,17 @@ def _pick(pool: Sequence[tuple[LogRecord, str | None]]) -> tuple[LogRecord, str 
     return next((p for p in pool if p[0].has_traceback), pool[0] if pool else None)
 
 
-def _excerpt(lines: Sequence[str], recs: Sequence[LogRecord], first: LogRecord | None,
-             exit_code: int) -> str:
+def _excerpt(lines: Sequence[str], recs: Sequence[LogRecord], first: LogRecord | None, failed: bool) -> str:
     ordered = ([first] if first else []) + [r for r in recs if r is not first]
     ranges: list[tuple[int, int]] = []
     size = 0
     for rec in ordered:
         lo, hi = max(1, rec.lineno - 3), min(len(lines), rec.lineno + len(rec.extra_lines) + 1)
         ranges.append((lo, hi))
-        size += sum(len(ln) + 1 for ln in lines[lo - 1:hi])
+        size += sum(len(ln) + 1 for ln in lines[lo - 1 : hi])
         if size > _EXCERPT_CAP:
             break
-    if not ranges and exit_code != 0:
+    if not ranges and failed:
         ranges = [(max(1, len(lines) - 39), len(lines))]
     merged: list[list[int]] = []
     for lo, hi in sorted(ranges):
@@ -363,7 +353,7 @@ def _excerpt(lines: Sequence[str], recs: Sequence[LogRecord], first: LogRecord |
             merged[-1][1] = max(merged[-1][1], hi)
         else:
             merged.append([lo, hi])
-    return _cap("\n...\n".join("\n".join(lines[lo - 1:hi]) for lo, hi in merged), _EXCERPT_CAP)
+    return _cap("\n...\n".join("\n".join(lines[lo - 1 : hi]) for lo, hi in merged), _EXCERPT_CAP)
 
 
 def parse_module_operation(text: str, exit_code: int, modules: Sequence[str]) -> ModuleOperation:
@@ -378,34 +368,30 @@ def parse_module_operation(text: str, exit_code: int, modules: Sequence[str]) ->
     loaded: list[str] = []
     problems: list[tuple[LogRecord, str | None]] = []
     fatal: list[tuple[LogRecord, str | None]] = []
-    warnings: list[LogIssue] = []
-    warnings_total = 0
-    for rec, ctx in zip(records, context):
+    warned: list[tuple[LogRecord, str | None]] = []
+    for rec, ctx in zip(records, context, strict=True):
         if (m := _LOADING.match(rec.message) or _LOADED.match(rec.message)) and m["module"] not in loaded:
             loaded.append(m["module"])
-        is_fatal = rec.level == "CRITICAL" or (rec.level in ("WARNING", "ERROR")
-                                               and _mentions(rec, requested))
+        is_fatal = rec.level == "CRITICAL" or (rec.level != "INFO" and _mentions(rec, requested))
         if is_fatal:
             fatal.append((rec, ctx))
         if is_fatal or rec.level in ("ERROR", "CRITICAL"):
             problems.append((rec, ctx))
         elif rec.level == "WARNING":
-            warnings_total += 1
-            if len(warnings) < _MAX_ISSUES:
-                warnings.append(_issue(rec, ctx, requested))
+            warned.append((rec, ctx))
     ok = exit_code == 0 and not fatal
-    error: LogIssue | None = None
-    first: LogRecord | None = None
-    if not ok:
-        pick = _pick(fatal) or _pick(problems)
-        if pick:
-            first, error = pick[0], _issue(pick[0], pick[1], requested)
-        else:
-            tail = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), "")
-            error = LogIssue("", "", f"Odoo exited with code {exit_code} without logging an error;"
-                             f" last line: {tail[:300]}", 0)
+    pick = None if ok else _pick(fatal) or _pick(problems)
+    error = _issue(pick[0], pick[1], requested) if pick else None
     lines = [_ANSI.sub("", ln) for ln in text.splitlines()]
+    if not ok and not pick:
+        tail = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+        error = LogIssue(
+            "", "", f"Odoo exited with code {exit_code} without logging an error: {tail[:300]}", 0
+        )
+    errors = [_issue(r, c, requested) for r, c in problems[:_MAX_ISSUES]]
+    warnings = [_issue(r, c, requested) for r, c in warned[:_MAX_ISSUES]]
+    excerpt = _excerpt(lines, [r for r, _ in problems], pick[0] if pick else None, not ok)
+    not_loaded = [m for m in requested if m not in loaded]
     return ModuleOperation(
-        ok, exit_code, list(modules), loaded, [m for m in requested if m not in loaded], error,
-        [_issue(r, c, requested) for r, c in problems[:_MAX_ISSUES]], warnings, warnings_total,
-        _excerpt(lines, [r for r, _ in problems], first, exit_code))
+        ok, exit_code, list(modules), loaded, not_loaded, error, errors, warnings, len(warned), excerpt
+    )

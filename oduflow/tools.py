@@ -11,9 +11,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from oduflow.catalog import Call, tool
-from oduflow.services import environments, guides, templates
+from oduflow.services import env_create, environments, guides, templates, templates_share
 
 Branch = Annotated[str, Field(description="Git branch name of the environment, e.g. 'feature-login'.")]
+TemplateName = Annotated[str, Field(description="Template profile name (lowercase letters, digits, - and _).")]
 
 
 # --- environments -------------------------------------------------------------------
@@ -27,6 +28,76 @@ def list_environments(call: Call) -> list[dict[str, Any]]:
     return environments.list_environments(call.app, call.team)
 
 
+@tool(lock="branch")
+def create_environment(
+    call: Call,
+    branch_name: Branch,
+    template_name: Annotated[str, Field(
+        description="Template to clone the database and filestore from; 'none' for a fresh "
+                    "database with only 'base' installed. Default: 'default'.")] = "",
+    repo_url: Annotated[str, Field(
+        description="Git URL (https://, ssh:// or git@host:path). Default: the template's repo_url.")] = "",
+    odoo_image: Annotated[str, Field(
+        description="Odoo Docker image, e.g. 'odoo:17.0'. Default: the template's odoo_image.")] = "",
+    sanitize: Annotated[bool, Field(
+        description="Run the sanitize scripts (disable mail servers...) before the first start.")] = True,
+) -> dict[str, Any]:
+    """Create an isolated Odoo environment for a git branch and return its URL once Odoo serves
+    its database.
+
+    Clones the branch (created from the default branch if it does not exist on the remote),
+    clones the template database, gives it its own filestore, installs requirements.txt /
+    apt_packages.txt, sanitises, and starts Odoo with --dev=xml. All or nothing: on failure every
+    step is undone and the error names the failing step. Takes seconds to a few minutes.
+    """
+    return env_create.create_environment(call.app, call.team, branch_name, template_name, repo_url,
+                                         odoo_image, sanitize, call.progress)
+
+
+@tool(lock="branch")
+def delete_environment(call: Call, branch_name: Branch) -> dict[str, Any]:
+    """Delete an environment: container, database, database role, filestore, port and workspace.
+
+    Refused for protected environments. Only do this when the task is Done or Canceled.
+    """
+    return environments.delete_environment(call.app, call.team, branch_name, call.progress)
+
+
+@tool(lock="branch")
+def start_environment(call: Call, branch_name: Branch) -> dict[str, Any]:
+    """Start a stopped environment and wait until Odoo serves its database."""
+    return environments.start_environment(call.app, call.team, branch_name)
+
+
+@tool(lock="branch")
+def stop_environment(call: Call, branch_name: Branch) -> dict[str, Any]:
+    """Stop an environment; its database and filestore are kept. Refused when protected."""
+    return environments.stop_environment(call.app, call.team, branch_name)
+
+
+@tool(lock="branch")
+def restart_environment(call: Call, branch_name: Branch) -> dict[str, Any]:
+    """Restart the Odoo container (reloads Python code) and wait until it serves again.
+
+    pull_and_apply restarts by itself when needed; call this after editing Python files directly.
+    """
+    return environments.restart_environment(call.app, call.team, branch_name)
+
+
+@tool(lock="branch")
+def rebuild_environment(call: Call, branch_name: Branch) -> dict[str, Any]:
+    """Re-create the Odoo container from its image (dependencies re-installed if their files
+    changed), keeping the database and the filestore."""
+    return environments.rebuild_environment(call.app, call.team, branch_name, call.progress)
+
+
+@tool()
+def get_environment_info(call: Call, branch_name: Branch) -> dict[str, Any]:
+    """Everything about one environment: database name, URL, repository, image, template,
+    storage, workspace, container status and CPU/RAM usage."""
+    return environments.get_environment_info(call.app, call.team, branch_name)
+
+
 # --- templates ------------------------------------------------------------------------
 @tool()
 def list_templates(call: Call) -> list[dict[str, Any]]:
@@ -38,6 +109,44 @@ def list_templates(call: Call) -> list[dict[str, Any]]:
     environments created from the template.
     """
     return templates.list_templates(call.app, call.team)
+
+
+@tool(lock="team")
+def delete_template(call: Call, template_name: TemplateName) -> dict[str, Any]:
+    """⚠️ Delete a template profile: its database and its files (dump, filestore, metadata).
+
+    Refused while environments use its filestore.
+    """
+    return templates.delete_template(call.app, call.team, template_name)
+
+
+@tool(lock="team")
+def save_as_template(
+    call: Call,
+    branch_name: Branch,
+    template_name: TemplateName = "default",
+) -> dict[str, Any]:
+    """⚠️ Save a branch environment's database and filestore as the new baseline of a template.
+
+    Destructive: other environments on that template lose their filestore changes and restart
+    on the new baseline. Future environments start with everything installed in this one.
+    """
+    return templates_share.save_as_template(call.app, call.team, branch_name, template_name,
+                                            call.progress)
+
+
+@tool(lock="team")
+def import_template_from_odoo(
+    call: Call,
+    odoo_url: Annotated[str, Field(description="Base URL of a running Odoo, e.g. https://erp.example.com")],
+    master_pwd: Annotated[str, Field(description="The Odoo master (database manager) password.")],
+    template_name: TemplateName = "default",
+    db_name: Annotated[str, Field(description="Database to import; detected when the server has one.")] = "",
+) -> dict[str, Any]:
+    """Import a template from a running Odoo: download a backup (with filestore) through its
+    database manager, detect the version and database, and load it as a template."""
+    return templates_share.import_template_from_odoo(call.app, call.team, odoo_url, master_pwd,
+                                                     template_name, db_name, call.progress)
 
 
 # --- outputs ------------------------------------------------------------------------------

@@ -87,8 +87,6 @@ def _ensure_db(app: App, report: Report, progress: Progress) -> None:
             report.existing.append(f"container {name}")
         return
     image = app.config.database.image
-    progress(f"checking image {image}")
-    docker_api.ensure_image(client, image)
     conf_dir = app.data_dir / "postgres"
     conf_dir.mkdir(parents=True, exist_ok=True)
     conf = conf_dir / "postgresql.conf"
@@ -119,6 +117,10 @@ def init(app: App, progress: Progress = no_progress) -> dict[str, Any]:
     Idempotent: a second run changes nothing and says so.
     """
     report = Report()
+    client = app.docker()
+    if docker_api.get_container(client, app.names.db_container) is None:
+        progress(f"checking image {app.config.database.image}")
+        docker_api.ensure_image(client, app.config.database.image)
     for name in ("postgresql.conf", "odoo.conf"):
         _copy_if_missing(resource_path(name), app.config.config_dir / name, report)
     _ensure_network(app, report)

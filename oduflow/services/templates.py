@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from psycopg import sql
+
 from oduflow.app import App
 from oduflow.config import TeamConfig
-from oduflow.errors import OduflowError
-from oduflow.fsutil import dir_size
-from oduflow.services.templates_meta import dump_file, read_metadata
+from oduflow.contracts import Progress, no_progress
+from oduflow.errors import ConflictError, NotFoundError, OduflowError, ValidationError
+from oduflow.fsutil import dir_size, rmtree
+from oduflow.naming import fit
+from oduflow.services import pgjobs
+from oduflow.services.templates_meta import (
+    DUMP_FILES,
+    TemplateMetadata,
+    dump_file,
+    read_metadata,
+    template_dir,
+    write_metadata,
+)
 
 
 def templates_root(app: App, team: TeamConfig) -> Path:
@@ -55,3 +69,107 @@ def list_templates(app: App, team: TeamConfig) -> list[dict[str, Any]]:
             **({"error": db_error} if db_error else {}),
         })
     return out
+
+
+# --- loading --------------------------------------------------------------------------------
+def get_template_dir(app: App, team: TeamConfig, name: str, *, must_exist: bool = True) -> Path:
+    directory = template_dir(templates_root(app, team), name)
+    if must_exist and not directory.is_dir():
+        raise NotFoundError(f"template '{name}' does not exist (list_templates shows the templates)")
+    return directory
+
+
+def storage_for(app: App, filestore: Path) -> str:
+    """``overlay`` for filestores above ``overlay_threshold_mb`` (when usable), else ``copy``."""
+    size_mb = dir_size(filestore) / 2**20 if filestore.is_dir() else 0
+    if size_mb >= app.config.storage.overlay_threshold_mb and size_mb > 0:
+        backends = app.hooks.storage_backends()
+        overlay = backends.get("overlay")
+        if overlay is not None and overlay.available() is None:
+            return "overlay"
+    return "copy"
+
+
+def _replace_template_db(app: App, team: TeamConfig, name: str, build_db: str) -> None:
+    """Swap the freshly built ``build_db`` in as the template database of ``name``."""
+    db = app.db()
+    target = app.names.template_db(team.id, name)
+    db.terminate(build_db)
+    db.drop(target)
+    db.query(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(build_db),
+                                                              sql.Identifier(target)))
+    db.set_template(target, True)
+
+
+def _update_metadata(app: App, directory: Path, **values: Any) -> TemplateMetadata:
+    meta = read_metadata(directory)
+    server_version = app.db().query("SHOW server_version")[0][0]
+    fields_ = {"pg_version": str(server_version).split()[0], **values}
+    if not meta.storage and meta.use_overlay is None:
+        fields_["storage"] = storage_for(app, directory / "filestore")
+    meta = replace(meta, **fields_)
+    write_metadata(directory, meta)
+    return meta
+
+
+def reload_template(app: App, team: TeamConfig, name: str, dump_path: str | None = None,
+                    progress: Progress = no_progress) -> dict[str, Any]:
+    """(Re)load the template database of ``name`` from its dump (or from ``dump_path``).
+
+    All or nothing: the new database is built aside and swapped in only when the load
+    succeeded. With ``dump_path`` the file replaces the template's dump afterwards.
+    """
+    directory = get_template_dir(app, team, name, must_exist=dump_path is None)
+    if dump_path:
+        source = Path(dump_path).expanduser().resolve()
+        if not source.is_file():
+            raise NotFoundError(f"dump file {dump_path} not found")
+        kind = ".sql" if source.suffix == ".sql" else ".pgdump"
+    else:
+        found = dump_file(directory)
+        if found is None:
+            raise NotFoundError(f"template '{name}' has no dump.sql or dump.pgdump in {directory}")
+        source, kind = found, found.suffix
+    db = app.db()
+    build = fit(app.names.template_db(team.id, name) + "__build")
+    db.drop(build)
+    db.create_empty(build)
+    try:
+        progress(f"loading {source.name} into PostgreSQL")
+        pgjobs.restore(app, build, source)
+        if not db.query("SELECT to_regclass('ir_module_module') IS NOT NULL", dbname=build)[0][0]:
+            raise ValidationError(f"{source.name} is not an Odoo database (no ir_module_module table)")
+        _replace_template_db(app, team, name, build)
+    except BaseException:
+        db.drop(build)
+        raise
+    if dump_path:
+        directory.mkdir(parents=True, exist_ok=True)
+        staged = directory / f".dump{kind}.partial"
+        shutil.copyfile(source, staged)
+        for old in DUMP_FILES:
+            (directory / old).unlink(missing_ok=True)
+        staged.replace(directory / f"dump{kind}")
+    meta = _update_metadata(app, directory)
+    return {"template": name, "database": app.names.template_db(team.id, name), "status": "ready",
+            "dump": f"dump{kind}", "metadata": meta.to_dict()}
+
+
+def delete_template(app: App, team: TeamConfig, name: str) -> dict[str, Any]:
+    """Delete a template profile: its database and its directory (dump, filestore, metadata).
+
+    Refused while environments use its filestore as their overlay lower layer, or while
+    the template editor runs.
+    """
+    directory = get_template_dir(app, team, name)
+    users = [e.branch for e in app.store.list_envs(team.id)
+             if e.params.get("template") == name and e.params.get("storage") == "overlay"]
+    if users:
+        raise ConflictError(f"template '{name}' is the filestore base of environment(s) "
+                            f"{', '.join(users)}: delete them first")
+    if app.store.get(team.id, "template_editor", name):
+        raise ConflictError(f"template '{name}' is open in the template editor: run template-down first")
+    db = app.db()
+    dropped = db.drop(app.names.template_db(team.id, name))
+    rmtree(directory)
+    return {"template": name, "deleted": True, "database_dropped": dropped}

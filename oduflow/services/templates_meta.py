@@ -42,8 +42,9 @@ class TemplateMetadata:
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "extra" and v not in ("", None)}
-        data["use_overlay"] = self.storage_backend == "overlay"
-        data["storage"] = self.storage_backend
+        if self.storage or self.use_overlay is not None:
+            data["use_overlay"] = self.storage_backend == "overlay"
+            data["storage"] = self.storage_backend
         data.update(self.extra)
         return data
 

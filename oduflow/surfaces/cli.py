@@ -218,5 +218,7 @@ def main() -> None:
     cli()
 
 
+from oduflow.surfaces import cli_admin  # noqa: E402,F401 - registers the admin commands
+
 if __name__ == "__main__":  # pragma: no cover
     main()

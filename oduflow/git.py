@@ -1,0 +1,168 @@
+"""Thin adapter over the git CLI (list arguments only, never a shell string).
+
+Repository URLs are checked against a policy: ``https://``, ``ssh://`` and ``git@host:``
+always; ``file://``, local paths and loopback hosts only when the operator allows
+local repositories (``[server].allow_local_repos``). Credentials in URLs are masked
+in every message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from oduflow.errors import ExternalCommandError, ValidationError
+
+GIT_TIMEOUT = 600
+_SCP_LIKE = re.compile(r"(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^\s]+)")
+
+
+def mask_url(url: str) -> str:
+    """``https://user:token@host/x`` -> ``https://user:***@host/x``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid url>"
+    if parts.password:
+        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def strip_credentials(url: str) -> str:
+    """The URL without user info (what goes into labels, logs and the state store)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and (parts.username or parts.password):
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _is_local_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host in ("localhost", "localhost.localdomain", "") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_repo_url(url: str, *, allow_local: bool) -> str:
+    """Return ``url`` when the policy accepts it, else raise :class:`ValidationError`."""
+    if not isinstance(url, str) or not url.strip() or url.startswith("-") or any(
+            c in url for c in "\n\r\0 "):
+        raise ValidationError(f"invalid repository URL {mask_url(str(url))!r}")
+    local_hint = ("; local repositories are refused unless [server].allow_local_repos = true "
+                  "in oduflow.toml")
+    match = _SCP_LIKE.fullmatch(url)
+    if match:
+        if _is_local_host(match["host"]) and not allow_local:
+            raise ValidationError(f"repository host {match['host']!r} is local{local_hint}")
+        return url
+    parts = urlsplit(url)
+    if parts.scheme in ("https", "http", "ssh", "git"):
+        if not parts.hostname:
+            raise ValidationError(f"repository URL {mask_url(url)!r} has no host")
+        if _is_local_host(parts.hostname) and not allow_local:
+            raise ValidationError(f"repository host {parts.hostname!r} is local{local_hint}")
+        if parts.scheme in ("http", "git") and not allow_local:
+            raise ValidationError(f"use https:// or ssh:// for {mask_url(url)!r} "
+                                  "(unencrypted transports are refused)")
+        return url
+    if parts.scheme == "file" or (not parts.scheme and (url.startswith(("/", "./", "../"))
+                                                        or Path(url).exists())):
+        if not allow_local:
+            raise ValidationError(f"local repository {url!r} refused{local_hint}")
+        return url
+    raise ValidationError(f"unsupported repository URL {mask_url(url)!r}: use https://, ssh:// "
+                          "or git@host:path")
+
+
+def run_git(args: list[str], *, cwd: Path | None = None, timeout: int = GIT_TIMEOUT,
+            env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``git ARGS``; failures raise :class:`ExternalCommandError` with masked output."""
+    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true",
+                "LC_ALL": "C", **(env or {})}
+    argv = ["git", *args]
+    try:
+        proc = subprocess.run(argv, cwd=cwd, env=full_env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ExternalCommandError(f"git {args[0]} timed out after {timeout} s",
+                                   command=" ".join(mask_url(a) for a in argv)) from None
+    if check and proc.returncode != 0:
+        raise ExternalCommandError(f"git {args[0]} failed",
+                                   command=" ".join(mask_url(a) for a in argv),
+                                   exit_code=proc.returncode,
+                                   output=mask_url(proc.stderr.strip() or proc.stdout.strip()))
+    return proc
+
+
+def credential_env(credentials_file: Path | None) -> dict[str, str]:
+    """Environment that makes git read the team's credential store (if any)."""
+    if credentials_file is None or not credentials_file.is_file():
+        return {}
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "credential.helper",
+            "GIT_CONFIG_VALUE_0": f"store --file={credentials_file}"}
+
+
+def remote_has_branch(url: str, branch: str, env: dict[str, str]) -> bool:
+    proc = run_git(["ls-remote", "--exit-code", "--heads", "--", url, f"refs/heads/{branch}"],
+                   env=env, check=False, timeout=120)
+    if proc.returncode == 2:
+        return False
+    if proc.returncode != 0:
+        raise ExternalCommandError("cannot reach the repository", command=f"git ls-remote {mask_url(url)}",
+                                   exit_code=proc.returncode, output=mask_url(proc.stderr.strip()))
+    return True
+
+
+def clone_branch(url: str, branch: str, dest: Path, env: dict[str, str]) -> bool:
+    """Shallow-clone ``branch`` into ``dest``; create it from the default branch if missing.
+
+    Returns True when the branch was created locally (it did not exist on the remote).
+    """
+    if remote_has_branch(url, branch, env):
+        run_git(["clone", "--depth", "1", "--branch", branch, "--single-branch", "--", url,
+                 str(dest)], env=env)
+        return False
+    run_git(["clone", "--depth", "1", "--", url, str(dest)], env=env)
+    run_git(["checkout", "-b", branch], cwd=dest, env=env)
+    return True
+
+
+def head(repo: Path) -> str:
+    return run_git(["rev-parse", "HEAD"], cwd=repo).stdout.strip()
+
+
+def fetch_fast_forward(repo: Path, branch: str, env: dict[str, str]) -> tuple[str, str]:
+    """Fetch ``branch`` and fast-forward to it; returns (old HEAD, new HEAD).
+
+    A shallow clone is deepened as needed so both revisions are available for diffing.
+    """
+    old = head(repo)
+    proc = run_git(["fetch", "--depth", "50", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"],
+                   cwd=repo, env=env, check=False)
+    if proc.returncode != 0:
+        if "couldn't find remote ref" in proc.stderr:
+            return old, old  # branch only exists locally (created from the default branch)
+        raise ExternalCommandError("git fetch failed", command=f"git fetch origin {branch}",
+                                   exit_code=proc.returncode, output=mask_url(proc.stderr.strip()))
+    target = f"refs/remotes/origin/{branch}"
+    if run_git(["merge-base", "--is-ancestor", old, target], cwd=repo, check=False).returncode != 0:
+        run_git(["fetch", "--unshallow", "origin"], cwd=repo, env=env, check=False)
+        if run_git(["merge-base", "--is-ancestor", old, target], cwd=repo,
+                   check=False).returncode != 0:
+            raise ExternalCommandError(
+                "the remote branch has diverged from the environment's checkout (history was "
+                "rewritten); recreate the environment or push a fast-forward",
+                command=f"git merge --ff-only origin/{branch}")
+    run_git(["merge", "--ff-only", target], cwd=repo)
+    return old, head(repo)

@@ -1,0 +1,98 @@
+"""``oduflow cleanup``: find (dry run) and remove orphans of every kind.
+
+An orphan is a resource of this instance that no environment in the state store owns:
+containers, databases, roles, workspaces, filestore mounts, port entries, and store
+records of creations that crashed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oduflow import docker_api
+from oduflow.app import App
+from oduflow.config import TeamConfig
+from oduflow.errors import BusyError
+from oduflow.fsutil import fuse_mounts_under, rmtree, unmount
+from oduflow.locks import LockScope
+from oduflow.services.envmodel import EnvParams
+
+JOB_ROLES = ("job", "pg-job", "deps-build")
+
+
+def find_orphans(app: App, team: TeamConfig) -> dict[str, list[str]]:
+    """Orphans of ``team`` by kind (nothing is changed)."""
+    envs = app.store.list_envs(team.id)
+    stale = []
+    for rec in envs:
+        if rec.status == "creating":
+            try:
+                with app.locks.hold(LockScope.branch(team.id, rec.branch), "cleanup"):
+                    stale.append(rec.branch)
+            except BusyError:
+                pass  # a creation is running right now
+    live = [r for r in envs if r.branch not in stale]
+    slugs = {r.slug for r in live}
+    params = [EnvParams.from_dict(r.params) for r in live if r.status != "creating"]
+    client = app.docker()
+    containers = []
+    for c in client.containers.list(all=True, filters=app.names.instance_filter(team=team.id)):
+        role = c.labels.get("oduflow.role", "")
+        if role == "env" and c.labels.get("oduflow.env") not in slugs:
+            containers.append(c.name)
+        elif role in JOB_ROLES:
+            containers.append(c.name)
+    db = app.db()
+    prefix = f"oduflow_{team.id}_"
+    known_dbs = {p.db_name for p in params} | {app.names.env_db(team.id, r.slug) for r in live}
+    databases = [d for d in db.list_databases(prefix) if d not in known_dbs]
+    databases += [d for d in db.list_databases(f"oduflow_template_{team.id}_") if d.endswith("__build")]
+    known_roles = {p.db_role for p in params} | {app.names.env_role(team.id, r.slug) for r in live}
+    roles = [r[0] for r in db.query("SELECT rolname FROM pg_roles WHERE rolname LIKE %s ORDER BY 1",
+                                    [f"oduflow\\_u\\_{team.id}\\_%"]) if r[0] not in known_roles]
+    ws_root = app.team_dir(team.id) / "workspaces"
+    workspaces = sorted(p.name for p in ws_root.iterdir() if p.is_dir() and p.name not in slugs) \
+        if ws_root.is_dir() else []
+    mounts = [str(m) for m in fuse_mounts_under(ws_root) if m.parent.name not in slugs]
+    editors = set(app.store.items(team.id, "template_editor"))
+    ports = [owner for owner in app.ports(team).all()
+             if not ((owner.startswith("env:") and owner[4:] in slugs)
+                     or (owner.startswith("template:") and owner[9:] in editors))]
+    return {"records": stale, "containers": containers, "databases": databases, "roles": roles,
+            "workspaces": workspaces, "mounts": mounts, "ports": ports}
+
+
+def cleanup(app: App, team: TeamConfig, force: bool = False) -> dict[str, Any]:
+    """Report orphans; with ``force`` remove them too."""
+    orphans = find_orphans(app, team)
+    result: dict[str, Any] = {"team": team.id, "dry_run": not force, "orphans": orphans}
+    if not force:
+        return result
+    client = app.docker()
+    db = app.db()
+    errors = []
+    for branch in orphans["records"]:
+        app.store.remove_env(team.id, branch)
+    for name in orphans["containers"]:
+        docker_api.remove_container(client, name)
+    for mount in orphans["mounts"]:
+        from pathlib import Path
+
+        unmount(Path(mount))
+    for name in orphans["databases"]:
+        db.drop(name)
+    for role in orphans["roles"]:
+        try:
+            db.drop_role(role)
+        except Exception as exc:  # noqa: BLE001 - report and go on
+            errors.append(f"role {role}: {exc}")
+    ws_root = app.team_dir(team.id) / "workspaces"
+    for name in orphans["workspaces"]:
+        rmtree(ws_root / name)
+    registry = app.ports(team)
+    for owner in orphans["ports"]:
+        registry.release(owner)
+    result["removed"] = sum(len(v) for v in orphans.values())
+    if errors:
+        result["errors"] = errors
+    return result

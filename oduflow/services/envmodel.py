@@ -1,0 +1,119 @@
+"""An environment's names, paths and stored parameters, derived in one place."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from oduflow.app import App
+from oduflow.config import TeamConfig
+from oduflow.contracts import FilestoreSpec, RouteRequest
+from oduflow.errors import NotFoundError
+from oduflow.naming import branch_slug, under
+from oduflow.state import EnvRecord
+
+SECRET_PARAMS = ("db_password",)
+
+
+@dataclass(frozen=True)
+class EnvParams:
+    """What the state store keeps for an environment (enough to recreate it)."""
+
+    branch: str
+    slug: str
+    template: str
+    repo_url: str
+    odoo_image: str
+    run_image: str
+    db_name: str
+    db_role: str
+    db_password: str
+    storage: str
+    uid: int = 101
+    gid: int = 101
+    url: str = ""
+    sanitize: bool = True
+    conf_source: str = ""
+    branch_created: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def public(self) -> dict[str, Any]:
+        """Parameters safe to show (no secrets)."""
+        return {k: v for k, v in asdict(self).items() if k not in SECRET_PARAMS}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EnvParams:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class EnvPaths:
+    team: TeamConfig
+    slug: str
+    workspace: Path
+
+    @property
+    def repo(self) -> Path:
+        return self.workspace / "repo"
+
+    @property
+    def sessions(self) -> Path:
+        return self.workspace / "sessions"
+
+    @property
+    def conf(self) -> Path:
+        return self.workspace / "odoo.conf"
+
+    def filestore(self, lower: Path | None, uid: int, gid: int) -> FilestoreSpec:
+        return FilestoreSpec(workspace=self.workspace, lower=lower, uid=uid, gid=gid)
+
+
+def env_paths(app: App, team: TeamConfig, slug: str) -> EnvPaths:
+    root = app.team_dir(team.id) / "workspaces"
+    return EnvPaths(team=team, slug=slug, workspace=under(root, slug))
+
+
+def route_request(team: TeamConfig, slug: str) -> RouteRequest:
+    return RouteRequest(team=team, owner=f"env:{slug}", slug=slug)
+
+
+def template_filestore(app: App, team: TeamConfig, template: str) -> Path | None:
+    if template in ("", "none"):
+        return None
+    path = app.team_dir(team.id) / "templates" / template / "filestore"
+    return path if path.is_dir() else None
+
+
+@dataclass(frozen=True)
+class Env:
+    """A stored environment with its derived names and paths."""
+
+    record: EnvRecord
+    params: EnvParams
+    paths: EnvPaths
+    container_name: str
+
+    @property
+    def branch(self) -> str:
+        return self.record.branch
+
+    def filestore(self, app: App) -> FilestoreSpec:
+        p = self.params
+        return self.paths.filestore(template_filestore(app, self.paths.team, p.template), p.uid, p.gid)
+
+
+def get_env(app: App, team: TeamConfig, branch: str) -> Env:
+    """The environment of ``branch`` or :class:`NotFoundError`."""
+    rec = app.store.get_env(team.id, branch)
+    if rec is None:
+        rec = app.store.get_env_by_slug(team.id, branch_slug(branch))
+    if rec is None:
+        raise NotFoundError(f"no environment for branch '{branch}' (list_environments shows "
+                            "the existing ones; create_environment makes one)")
+    params = EnvParams.from_dict(rec.params)
+    return Env(record=rec, params=params, paths=env_paths(app, team, rec.slug),
+               container_name=app.names.env_container(team.id, rec.slug))

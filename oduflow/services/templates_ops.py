@@ -1,0 +1,178 @@
+"""Template operations that run Odoo: generate, edit (up/down), save an environment as template."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from oduflow import docker_api
+from oduflow.app import App
+from oduflow.config import TeamConfig
+from oduflow.contracts import Progress, RouteRequest, no_progress
+from oduflow.errors import ConflictError, ExternalCommandError, NotFoundError, ValidationError
+from oduflow.fsutil import chown_tree, dir_size, rmtree
+from oduflow.naming import fit, validate_template_name
+from oduflow.rollback import Steps
+from oduflow.services import pgjobs, runtime
+from oduflow.services.templates import (
+    _replace_template_db,
+    _update_metadata,
+    get_template_dir,
+    templates_root,
+)
+from oduflow.services.templates_meta import DUMP_FILES, dump_file, template_dir
+
+EDITOR = "template_editor"
+
+
+def _superuser_conf(app: App, db_name: str, directory: Path) -> Path:
+    cfg = app.config.database
+    text, _ = runtime.conf_template(app, None)
+    conf = directory / "odoo.conf"
+    conf.write_text(runtime.render_conf(text, runtime.OdooConf(
+        db_host=app.names.db_container, db_user=cfg.user, db_password=cfg.password, db_name=db_name)))
+    conf.chmod(0o644)
+    return conf
+
+
+def _modules_arg(modules: str) -> str:
+    names = [m.strip() for m in modules.split(",") if m.strip()]
+    for m in names:
+        if not m.replace("_", "").isalnum():
+            raise ValidationError(f"invalid module name {m!r}")
+    return ",".join(names or ["base"])
+
+
+def odoo_version(app: App, image: str) -> str:
+    client = app.docker()
+    try:
+        out = client.containers.run(image, entrypoint=["odoo", "--version"], remove=True,
+                                    network_disabled=True).decode(errors="replace")
+    except Exception:  # noqa: BLE001 - version is informative only
+        return ""
+    return out.strip().rsplit(" ", 1)[-1]
+
+
+def init_template(app: App, team: TeamConfig, odoo_image: str, template_name: str = "default",
+                  modules: str = "base", force: bool = False,
+                  progress: Progress = no_progress) -> dict[str, Any]:
+    """Generate a clean template: a fresh database with ``modules`` installed, dumped and loaded."""
+    validate_template_name(template_name)
+    directory = template_dir(templates_root(app, team), template_name)
+    if not force and (dump_file(directory) or (directory / "filestore").exists()):
+        raise ConflictError(f"template '{template_name}' already has a dump or filestore; "
+                            "use --force to overwrite it")
+    mods = _modules_arg(modules)
+    client = app.docker()
+    docker_api.ensure_image(client, odoo_image)
+    uid, gid = runtime.image_user(app, odoo_image)
+    db = app.db()
+    build = fit(app.names.template_db(team.id, template_name) + "__build")
+    work = Path(tempfile.mkdtemp(prefix="oduflow-init-template-", dir=templates_root(app, team).parent))
+    with Steps("init_template", progress) as steps:
+        steps.undo(lambda: shutil.rmtree(work, ignore_errors=True))
+        steps.begin("create database")
+        db.drop(build)
+        db.create_empty(build)
+        steps.undo(lambda: db.drop(build))
+        steps.begin(f"odoo -i {mods}")
+        filestore = work / "filestore"
+        filestore.mkdir()
+        chown_tree(filestore, uid, gid)
+        job = runtime.OdooContainerSpec(
+            name=app.names.job_container(team.id, f"init-template-{template_name}"), image=odoo_image,
+            conf_file=_superuser_conf(app, build, work), repo_dir=None, filestore_dir=filestore,
+            db_name=build, labels=app.names.labels("job", team.id),
+            command=["odoo", "-d", build, "-i", mods, "--stop-after-init", "--no-http",
+                     "--without-demo=all"])
+        code, logs = runtime.run_job(app, job)
+        if code != 0:
+            raise ExternalCommandError(f"odoo -i {mods} failed", command="odoo -i", exit_code=code,
+                                       output=logs[-6000:])
+        steps.begin("dump database")
+        pgjobs.dump(app, build, work / "dump.pgdump")
+        steps.begin("install template")
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in DUMP_FILES:
+            (directory / name).unlink(missing_ok=True)
+        rmtree(directory / "filestore")
+        (work / "dump.pgdump").replace(directory / "dump.pgdump")
+        filestore.replace(directory / "filestore")
+        _replace_template_db(app, team, template_name, build)
+    meta = _update_metadata(app, directory, odoo_image=odoo_image, modules=mods.split(","),
+                            odoo_version=odoo_version(app, odoo_image))
+    return {"template": template_name, "status": "ready", "modules": mods.split(","),
+            "metadata": meta.to_dict()}
+
+
+# --- template editor ------------------------------------------------------------------------
+def _editor_request(team: TeamConfig, name: str) -> RouteRequest:
+    return RouteRequest(team=team, owner=f"template:{name}", slug=f"template-{name}")
+
+
+def template_up(app: App, team: TeamConfig, template_name: str, odoo_image: str = "",
+                progress: Progress = no_progress) -> dict[str, Any]:
+    """Serve the template database itself (no copy) so that it can be edited in a browser."""
+    directory = get_template_dir(app, team, template_name)
+    from oduflow.services.templates_meta import read_metadata
+
+    image = odoo_image or read_metadata(directory).odoo_image
+    if not image:
+        raise ValidationError("--odoo-image is required (the template's metadata has none)")
+    if app.store.get(team.id, EDITOR, template_name):
+        raise ConflictError(f"template '{template_name}' is already open in the editor")
+    db = app.db()
+    tdb = app.names.template_db(team.id, template_name)
+    if not db.exists(tdb):
+        raise NotFoundError(f"template '{template_name}' is not loaded (oduflow reload-template)")
+    docker_api.ensure_image(app.docker(), image)
+    uid, gid = runtime.image_user(app, image)
+    name = app.names.template_container(team.id, template_name)
+    request = _editor_request(team, template_name)
+    with Steps("template_up", progress) as steps:
+        steps.begin("open template database")
+        db.set_template(tdb, False)
+        steps.undo(lambda: db.set_template(tdb, True))
+        route = app.router.route(request)
+        steps.undo(lambda: app.router.release(request))
+        filestore = directory / "filestore"
+        filestore.mkdir(exist_ok=True)
+        chown_tree(filestore, uid, gid)
+        editor_dir = directory / ".editor"
+        editor_dir.mkdir(exist_ok=True)
+        steps.undo(lambda: shutil.rmtree(editor_dir, ignore_errors=True))
+        spec = runtime.OdooContainerSpec(
+            name=name, image=image, conf_file=_superuser_conf(app, tdb, editor_dir), repo_dir=None,
+            filestore_dir=filestore, db_name=tdb, ports=route.ports,
+            labels=app.names.labels("template-editor", team.id, template=template_name) | dict(route.labels))
+        steps.begin("start Odoo")
+        container = runtime.create_container(app, spec, restart=False)
+        steps.undo(lambda: docker_api.remove_container(app.docker(), name))
+        container.start()
+        runtime.wait_ready(app, container, tdb)
+        app.store.put(team.id, EDITOR, template_name, {"url": route.url, "image": image})
+    return {"template": template_name, "url": route.url, "database": tdb,
+            "next": f"oduflow template-down --template-name {template_name}"}
+
+
+def template_down(app: App, team: TeamConfig, template_name: str,
+                  progress: Progress = no_progress) -> dict[str, Any]:
+    """Stop the template editor, dump the edited database and make it a template again."""
+    directory = get_template_dir(app, team, template_name)
+    if not app.store.get(team.id, EDITOR, template_name):
+        raise NotFoundError(f"template '{template_name}' is not open in the editor")
+    progress("stopping the editor")
+    docker_api.remove_container(app.docker(), app.names.template_container(team.id, template_name))
+    tdb = app.names.template_db(team.id, template_name)
+    progress("dumping the template database")
+    pgjobs.dump(app, tdb, directory / "dump.pgdump")
+    (directory / "dump.sql").unlink(missing_ok=True)
+    app.db().set_template(tdb, True)
+    app.router.release(_editor_request(team, template_name))
+    shutil.rmtree(directory / ".editor", ignore_errors=True)
+    app.store.delete(team.id, EDITOR, template_name)
+    _update_metadata(app, directory)
+    return {"template": template_name, "status": "ready", "dump": "dump.pgdump",
+            "filestore_mb": round(dir_size(directory / "filestore") / 2**20, 2)}

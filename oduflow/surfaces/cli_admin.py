@@ -1,0 +1,142 @@
+"""Administration commands: templates and maintenance (thin wrappers over the services)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from oduflow.surfaces.cli import TeamOpt, cli, emit, handle_errors, make_app, progress
+
+TemplateOpt = Annotated[str, typer.Option("--template-name", help="Template profile name.")]
+
+
+def _team(team: str):  # type: ignore[no-untyped-def]
+    app = make_app()
+    return app, app.config.team(team)
+
+
+@cli.command("init-template")
+@handle_errors
+def init_template(
+    odoo_image: Annotated[str, typer.Option("--odoo-image", help="Odoo image, e.g. odoo:17.0.")],
+    template_name: TemplateOpt = "default",
+    modules: Annotated[str, typer.Option(help="Comma-separated modules to install.")] = "base",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing dump/filestore.")] = False,
+    team: TeamOpt = "1",
+) -> None:
+    """Generate a clean template from an Odoo image (fresh database + modules)."""
+    from oduflow.services.templates_ops import init_template as run
+
+    app, t = _team(team)
+    emit(run(app, t, odoo_image, template_name, modules, force, progress))
+
+
+@cli.command("reload-template")
+@handle_errors
+def reload_template(
+    template_name: Annotated[str, typer.Argument(help="Template profile name.")],
+    dump_path: Annotated[str | None, typer.Option("--dump-path", help="Load this dump instead.")] = None,
+    team: TeamOpt = "1",
+) -> None:
+    """(Re)load a template database from dump.sql / dump.pgdump (or --dump-path)."""
+    from oduflow.services.templates import reload_template as run
+
+    app, t = _team(team)
+    emit(run(app, t, template_name, dump_path, progress))
+
+
+@cli.command("list-templates")
+@handle_errors
+def list_templates(team: TeamOpt = "1") -> None:
+    """List template profiles with their status (ready, DB NOT LOADED, ...)."""
+    from oduflow.services.templates import list_templates as run
+
+    app, t = _team(team)
+    rows = run(app, t)
+    if not rows:
+        typer.echo("no templates")
+    for row in rows:
+        typer.echo(f"{row['name']:24} {row['status']:14} dump={row['dump'] or '-'} "
+                   f"filestore={row['filestore_mb']} MB storage={row['storage']}")
+
+
+@cli.command("delete-template")
+@handle_errors
+def delete_template(template_name: Annotated[str, typer.Argument()], team: TeamOpt = "1") -> None:
+    """Delete a template profile (database and files)."""
+    from oduflow.services.templates import delete_template as run
+
+    app, t = _team(team)
+    emit(run(app, t, template_name))
+
+
+@cli.command("template-up")
+@handle_errors
+def template_up(
+    template_name: TemplateOpt = "default",
+    odoo_image: Annotated[str, typer.Option("--odoo-image")] = "",
+    team: TeamOpt = "1",
+) -> None:
+    """Serve the template database itself for editing in a browser."""
+    from oduflow.services.templates_ops import template_up as run
+
+    app, t = _team(team)
+    emit(run(app, t, template_name, odoo_image, progress))
+
+
+@cli.command("template-down")
+@handle_errors
+def template_down(template_name: TemplateOpt = "default", team: TeamOpt = "1") -> None:
+    """Stop the template editor, dump the edited database and make it a template again."""
+    from oduflow.services.templates_ops import template_down as run
+
+    app, t = _team(team)
+    emit(run(app, t, template_name, progress))
+
+
+@cli.command("template-from-env")
+@handle_errors
+def template_from_env(
+    branch: Annotated[str, typer.Argument(help="Branch of the environment to save.")],
+    template_name: TemplateOpt = "default",
+    team: TeamOpt = "1",
+) -> None:
+    """Save a branch environment as the new template (destructive for other environments)."""
+    from oduflow import catalog
+
+    app, t = _team(team)
+    emit(catalog.invoke(app, t, "save_as_template",
+                        {"branch_name": branch, "template_name": template_name}, progress))
+
+
+@cli.command("import-template")
+@handle_errors
+def import_template(
+    odoo_url: Annotated[str, typer.Argument()],
+    master_pwd: Annotated[str, typer.Argument()],
+    template_name: TemplateOpt = "default",
+    db_name: Annotated[str, typer.Option("--db-name")] = "",
+    team: TeamOpt = "1",
+) -> None:
+    """Import a template from a running Odoo instance (database manager backup)."""
+    from oduflow import catalog
+
+    app, t = _team(team)
+    emit(catalog.invoke(app, t, "import_template_from_odoo",
+                        {"odoo_url": odoo_url, "master_pwd": master_pwd,
+                         "template_name": template_name, "db_name": db_name}, progress))
+
+
+@cli.command()
+@handle_errors
+def cleanup(
+    force: Annotated[bool, typer.Option("--force", help="Remove the orphans.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report (default).")] = False,
+    team: TeamOpt = "1",
+) -> None:
+    """Report orphaned containers, databases, roles, workspaces, mounts and ports (--force removes)."""
+    from oduflow.services.cleanup import cleanup as run
+
+    app, t = _team(team)
+    emit(run(app, t, force=force and not dry_run))
