@@ -21,6 +21,7 @@ from oduflow.locks import LockManager
 from oduflow.naming import Names
 from oduflow.plugins import Hooks, get_plugin_manager
 from oduflow.ports import PortRegistry
+from oduflow.services.outputs import OutputStore
 from oduflow.state import StateStore
 
 
@@ -64,7 +65,8 @@ class App:
         except OSError as exc:
             raise PrerequisiteNotMetError(
                 f"cannot use the data directory {self.data_dir}: {exc.strerror}. "
-                "Set [storage].data_dir in oduflow.toml to a writable directory.") from None
+                "Set [storage].data_dir in oduflow.toml to a writable directory."
+            ) from None
 
     def docker(self) -> docker_api.DockerClient:
         with self._lock:
@@ -77,12 +79,17 @@ class App:
         if c is None or c.status != "running":
             state = "missing" if c is None else c.status
             raise PrerequisiteNotMetError(
-                f"the database container '{self.names.db_container}' is {state}: run 'oduflow init'")
+                f"the database container '{self.names.db_container}' is {state}: run 'oduflow init'"
+            )
         binding = (c.ports.get("5432/tcp") or [{}])[0]
         if not binding.get("HostPort"):
             raise PrerequisiteNotMetError(f"'{self.names.db_container}' publishes no port 5432")
-        return DbEndpoint(host="127.0.0.1", port=int(binding["HostPort"]),
-                          user=self.config.database.user, password=self.config.database.password)
+        return DbEndpoint(
+            host="127.0.0.1",
+            port=int(binding["HostPort"]),
+            user=self.config.database.user,
+            password=self.config.database.password,
+        )
 
     def db(self) -> Database:
         return Database(self.db_endpoint())
@@ -92,12 +99,9 @@ class App:
 
     @cached_property
     def router(self) -> Router:
-        ctx = RoutingContext(config=self.config, names=self.names, ports_for=self.ports,
-                             docker=self.docker)
+        ctx = RoutingContext(config=self.config, names=self.names, ports_for=self.ports, docker=self.docker)
         return self.hooks.router(self.config.routing.mode, ctx)
 
     @cached_property
-    def outputs(self):  # type: ignore[no-untyped-def]
-        from oduflow.services.outputs import OutputStore
-
+    def outputs(self) -> OutputStore:
         return OutputStore(self.data_dir / "outputs")

@@ -60,15 +60,18 @@ class ToolSpec:
 TOOLS: dict[str, ToolSpec] = {}
 
 
-def tool(lock: LockKind = "none", *, shape_output: bool = True
-         ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def tool(
+    lock: LockKind = "none", *, shape_output: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a function as a tool of the catalog."""
+
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         if not inspect.getdoc(func):
             raise TypeError(f"tool {func.__name__} needs a docstring: agents read it")
         hints = typing.get_type_hints(func, include_extras=True)
         TOOLS[func.__name__] = ToolSpec(func.__name__, func, lock, shape_output, hints)
         return func
+
     return register
 
 
@@ -100,8 +103,9 @@ def lock_scope(spec: ToolSpec, team: TeamConfig, arguments: Mapping[str, Any]) -
     return None
 
 
-def invoke(app: App, team: TeamConfig, name: str, arguments: Mapping[str, Any],
-           progress: Progress = no_progress) -> Any:
+def invoke(
+    app: App, team: TeamConfig, name: str, arguments: Mapping[str, Any], progress: Progress = no_progress
+) -> Any:
     """Run tool ``name`` for ``team`` with validated ``arguments``, under its lock.
 
     Long text in the result is cached and replaced by a summary and an output id

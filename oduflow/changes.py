@@ -292,13 +292,19 @@ def merge_decisions(decisions: Iterable[Decision]) -> ChangePlan:
 
 
 # --- git ----------------------------------------------------------------------------
+def _git_argv(repo_dir: Path, *args: str) -> list[str]:
+    # An environment's checkout belongs to the container user: git running as root refuses
+    # it ("dubious ownership") unless safe.directory names it.
+    return ["git", "-c", f"safe.directory={repo_dir.resolve()}", "-C", str(repo_dir), *args]
+
+
 def _git(repo_dir: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    cmd = ["git", "-C", str(repo_dir), *args]
+    cmd = _git_argv(repo_dir, *args)
     proc = subprocess.run(cmd, input=stdin, capture_output=True, check=False)
     if proc.returncode != 0:
         raise ExternalCommandError(
             "git failed",
-            command=" ".join(cmd[3:]),
+            command=" ".join(args),
             exit_code=proc.returncode,
             output=proc.stderr.decode("utf-8", "replace"),
         )
@@ -322,7 +328,7 @@ def _decode(data: bytes) -> str | None:
 
 def _read_blob(repo_dir: Path, rev: str, path: str) -> str | None:
     proc = subprocess.run(
-        ["git", "-C", str(repo_dir), "cat-file", "blob", f"{rev}:{path}"], capture_output=True, check=False
+        _git_argv(repo_dir, "cat-file", "blob", f"{rev}:{path}"), capture_output=True, check=False
     )
     return _decode(proc.stdout) if proc.returncode == 0 else None
 

@@ -21,7 +21,7 @@ from oduflow.errors import ConfigError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 ENV_TOML = "ODUFLOW_TOML"
 SYSTEM_CONFIG_DIR = Path("/etc/oduflow")
@@ -99,8 +99,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
-    teams: Mapping[str, TeamConfig] = field(
-        default_factory=lambda: {"1": TeamConfig(id="1")})
+    teams: Mapping[str, TeamConfig] = field(default_factory=lambda: {"1": TeamConfig(id="1")})
     path: Path | None = None
     """The file this configuration was read from (None: built-in defaults)."""
 
@@ -132,8 +131,11 @@ class Config:
 
 
 _SECTIONS: dict[str, type] = {
-    "server": ServerConfig, "routing": RoutingConfig, "database": DatabaseConfig,
-    "storage": StorageConfig, "limits": LimitsConfig,
+    "server": ServerConfig,
+    "routing": RoutingConfig,
+    "database": DatabaseConfig,
+    "storage": StorageConfig,
+    "limits": LimitsConfig,
 }
 
 
@@ -156,8 +158,11 @@ def _coerce(where: str, key: str, value: Any, default: Any, from_env: bool = Fal
         except ValueError:
             raise ConfigError(f"{where}: key '{key}' expects {expected.__name__}, got {value!r}") from None
     if expected is tuple:
-        if (not isinstance(value, (list, tuple)) or len(value) != 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        if (
+            not isinstance(value, (list, tuple))
+            or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ):
             raise ConfigError(f"{where}: key '{key}' expects [start, end] (two integers), got {value!r}")
         start, end = value
         if not 1 <= start < end <= 65536:
@@ -172,20 +177,26 @@ def _coerce(where: str, key: str, value: Any, default: Any, from_env: bool = Fal
     return value
 
 
-def _build(cls: type, where: str, raw: Mapping[str, Any], env_prefix: str,
-           **fixed: Any) -> Any:
+def _build(cls: type, where: str, raw: Mapping[str, Any], env_prefix: str, **fixed: Any) -> Any:
     default = cls(**fixed)
     known = {f.name for f in fields(cls)} - set(fixed)
     unknown = set(raw) - known
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
-                          f"expected one of {', '.join(sorted(known))}")
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"expected one of {', '.join(sorted(known))}"
+        )
     values: dict[str, Any] = {}
     for name in sorted(known):
         env_name = f"{env_prefix}_{name.upper()}"
         if env_name in os.environ:
-            values[name] = _coerce(f"environment variable {env_name}", name,
-                                   os.environ[env_name], getattr(default, name), from_env=True)
+            values[name] = _coerce(
+                f"environment variable {env_name}",
+                name,
+                os.environ[env_name],
+                getattr(default, name),
+                from_env=True,
+            )
         elif name in raw:
             values[name] = _coerce(where, name, raw[name], getattr(default, name))
     return replace(default, **values)
@@ -193,8 +204,10 @@ def _build(cls: type, where: str, raw: Mapping[str, Any], env_prefix: str,
 
 def _validate(cfg: Config, where: str) -> None:
     if cfg.routing.mode not in ("port", "traefik"):
-        raise ConfigError(f"{where} [routing]: key 'mode' expects \"port\" or \"traefik\", "
-                          f"got {cfg.routing.mode!r} (other modes need their plugin installed)")
+        raise ConfigError(
+            f'{where} [routing]: key \'mode\' expects "port" or "traefik", '
+            f"got {cfg.routing.mode!r} (other modes need their plugin installed)"
+        )
     if cfg.routing.mode == "traefik" and not cfg.routing.acme_email:
         raise ConfigError(f"{where} [routing]: key 'acme_email' is required when mode = \"traefik\"")
     if cfg.storage.overlay_threshold_mb < 0:
@@ -203,16 +216,20 @@ def _validate(cfg: Config, where: str) -> None:
     if len(tokens) != len(set(tokens)):
         raise ConfigError(f"{where}: two teams share the same auth_token")
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", cfg.server.name_prefix):
-        raise ConfigError(f"{where} [server]: key 'name_prefix' expects lowercase letters, digits "
-                          f"and '-', got {cfg.server.name_prefix!r}")
+        raise ConfigError(
+            f"{where} [server]: key 'name_prefix' expects lowercase letters, digits "
+            f"and '-', got {cfg.server.name_prefix!r}"
+        )
 
 
 def parse(raw: Mapping[str, Any], where: str = "oduflow.toml", path: Path | None = None) -> Config:
     """Build a :class:`Config` from parsed TOML (plus ``ODUFLOW_*`` overrides)."""
     unknown = set(raw) - set(_SECTIONS) - {"team"}
     if unknown:
-        raise ConfigError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}; expected "
-                          f"{', '.join(sorted([*_SECTIONS, 'team.<id>']))}")
+        raise ConfigError(
+            f"{where}: unknown section(s) {', '.join(sorted(unknown))}; expected "
+            f"{', '.join(sorted([*_SECTIONS, 'team.<id>']))}"
+        )
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         section = raw.get(name, {})
@@ -223,16 +240,22 @@ def parse(raw: Mapping[str, Any], where: str = "oduflow.toml", path: Path | None
     if not isinstance(raw_teams, Mapping):
         raise ConfigError(f"{where}: [team] must contain tables such as [team.1]")
     if path is not None and not raw_teams:
-        raise ConfigError(f"{where}: at least one [team.<id>] section is required, e.g. "
-                          "[team.1] hostname = \"localhost\"")
+        raise ConfigError(
+            f'{where}: at least one [team.<id>] section is required, e.g. [team.1] hostname = "localhost"'
+        )
     teams: dict[str, TeamConfig] = {}
     for team_id, section in (raw_teams or {"1": {}}).items():
         if not re.fullmatch(r"[A-Za-z0-9-]{1,20}", str(team_id)):
             raise ConfigError(f"{where}: team id {team_id!r} must be 1-20 letters, digits or '-'")
         if not isinstance(section, Mapping):
             raise ConfigError(f"{where}: [team.{team_id}] must be a table")
-        teams[str(team_id)] = _build(TeamConfig, f"{where} [team.{team_id}]", section,
-                                     f"ODUFLOW_TEAM_{str(team_id).upper()}", id=str(team_id))
+        teams[str(team_id)] = _build(
+            TeamConfig,
+            f"{where} [team.{team_id}]",
+            section,
+            f"ODUFLOW_TEAM_{str(team_id).upper()}",
+            id=str(team_id),
+        )
     cfg = Config(teams=teams, path=path, **sections)
     _validate(cfg, where)
     return cfg

@@ -35,17 +35,29 @@ class Database:
         self.ep = endpoint
 
     @contextmanager
-    def connect(self, dbname: str = "postgres", *, user: str | None = None,
-                password: str | None = None, autocommit: bool = True) -> Iterator[psycopg.Connection]:
+    def connect(
+        self,
+        dbname: str = "postgres",
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        autocommit: bool = True,
+    ) -> Iterator[psycopg.Connection]:
         try:
-            conn = psycopg.connect(host=self.ep.host, port=self.ep.port, dbname=dbname,
-                                   user=user or self.ep.user,
-                                   password=password if user else self.ep.password,
-                                   autocommit=autocommit, connect_timeout=10)
+            conn = psycopg.connect(
+                host=self.ep.host,
+                port=self.ep.port,
+                dbname=dbname,
+                user=user or self.ep.user,
+                password=password if user else self.ep.password,
+                autocommit=autocommit,
+                connect_timeout=10,
+            )
         except psycopg.OperationalError as exc:
             raise PrerequisiteNotMetError(
                 f"cannot connect to PostgreSQL at {self.ep.host}:{self.ep.port} database "
-                f"'{dbname}': {str(exc).strip()} (did 'oduflow init' run?)") from None
+                f"'{dbname}': {str(exc).strip()} (did 'oduflow init' run?)"
+            ) from None
         try:
             yield conn
         finally:
@@ -56,22 +68,27 @@ class Database:
         last = ""
         while time.monotonic() < deadline:
             try:
-                with psycopg.connect(host=self.ep.host, port=self.ep.port, dbname="postgres",
-                                     user=self.ep.user, password=self.ep.password,
-                                     connect_timeout=3) as conn:
+                with psycopg.connect(
+                    host=self.ep.host,
+                    port=self.ep.port,
+                    dbname="postgres",
+                    user=self.ep.user,
+                    password=self.ep.password,
+                    connect_timeout=3,
+                ) as conn:
                     conn.execute("SELECT 1")
                     return
             except psycopg.Error as exc:
                 last = str(exc).strip()
             time.sleep(0.5)
-        raise PrerequisiteNotMetError(f"PostgreSQL did not accept connections within "
-                                      f"{timeout:.0f} s: {last}")
+        raise PrerequisiteNotMetError(f"PostgreSQL did not accept connections within {timeout:.0f} s: {last}")
 
-    def query(self, statement: sql.Composable | str, params: Any = None,
-              dbname: str = "postgres") -> list[tuple[Any, ...]]:
+    def query(
+        self, statement: sql.Composable | str, params: Any = None, dbname: str = "postgres"
+    ) -> list[tuple[Any, ...]]:
         with self.connect(dbname) as conn:
-            cur = conn.execute(statement if isinstance(statement, sql.Composable)
-                               else sql.SQL(statement), params)  # type: ignore[arg-type]
+            query = statement if isinstance(statement, sql.Composable) else sql.SQL(statement)
+            cur = conn.execute(query, params)  # type: ignore[call-overload]
             return cur.fetchall() if cur.description else []
 
     # --- databases -----------------------------------------------------------------
@@ -79,40 +96,54 @@ class Database:
         return bool(self.query("SELECT 1 FROM pg_database WHERE datname = %s", [name]))
 
     def list_databases(self, prefix: str = "") -> list[str]:
-        rows = self.query("SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1",
-                          [prefix.replace("_", r"\_") + "%"])
+        rows = self.query(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1",
+            [prefix.replace("_", r"\_") + "%"],
+        )
         return [r[0] for r in rows]
 
     def size_bytes(self, name: str) -> int:
         return int(self.query("SELECT pg_database_size(%s)", [name])[0][0])
 
     def terminate(self, name: str) -> None:
-        self.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                   "WHERE datname = %s AND pid <> pg_backend_pid()", [name])
+        self.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
 
     def drop(self, name: str) -> bool:
         """Drop ``name`` (connections are closed first); False when it did not exist."""
         if not self.exists(name):
             return False
-        self.query(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true")
-                   .format(sql.Identifier(name)))
+        self.query(
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true").format(
+                sql.Identifier(name)
+            )
+        )
         self.query(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         return True
 
     def create_empty(self, name: str, owner: str | None = None) -> None:
-        stmt = sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(
-            sql.Identifier(name))
+        stmt = sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(sql.Identifier(name))
         if owner:
             stmt = stmt + sql.SQL(" OWNER {}").format(sql.Identifier(owner))
         self._create(name, stmt)
 
-    def clone(self, name: str, template: str, owner: str | None = None,
-              strategy: str = "FILE_COPY", retries: int = 20) -> None:
+    def clone(
+        self,
+        name: str,
+        template: str,
+        owner: str | None = None,
+        strategy: str = "FILE_COPY",
+        retries: int = 20,
+    ) -> None:
         """``CREATE DATABASE name TEMPLATE template``, retrying while the template is busy."""
         if strategy not in CLONE_STRATEGIES:
             raise ValueError(strategy)
         stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
-            sql.Identifier(name), sql.Identifier(template), sql.SQL(strategy))
+            sql.Identifier(name), sql.Identifier(template), sql.SQL(strategy)
+        )
         if owner:
             stmt = stmt + sql.SQL(" OWNER {}").format(sql.Identifier(owner))
         for attempt in range(retries):
@@ -131,14 +162,19 @@ class Database:
         except psycopg.errors.DuplicateDatabase:
             raise ConflictError(f"database '{name}' already exists") from None
         except psycopg.Error as exc:
-            raise ExternalCommandError(f"could not create database '{name}'",
-                                       command="CREATE DATABASE", output=str(exc).strip()) from None
+            raise ExternalCommandError(
+                f"could not create database '{name}'", command="CREATE DATABASE", output=str(exc).strip()
+            ) from None
 
     def set_template(self, name: str, is_template: bool) -> None:
         """Mark ``name`` as a template that accepts no connections (or undo it)."""
-        self.query(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE {} ALLOW_CONNECTIONS {}").format(
-            sql.Identifier(name), sql.SQL("true" if is_template else "false"),
-            sql.SQL("false" if is_template else "true")))
+        self.query(
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE {} ALLOW_CONNECTIONS {}").format(
+                sql.Identifier(name),
+                sql.SQL("true" if is_template else "false"),
+                sql.SQL("false" if is_template else "true"),
+            )
+        )
         if is_template:
             self.terminate(name)
 
@@ -150,9 +186,12 @@ class Database:
         """A plain LOGIN role (never superuser, no CREATEDB/CREATEROLE); returns its password."""
         password = password or secrets.token_urlsafe(24)
         try:
-            self.query(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                               "NOREPLICATION NOBYPASSRLS PASSWORD {}").format(
-                sql.Identifier(role), sql.Literal(password)))
+            self.query(
+                sql.SQL(
+                    "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                    "NOREPLICATION NOBYPASSRLS PASSWORD {}"
+                ).format(sql.Identifier(role), sql.Literal(password))
+            )
         except psycopg.errors.DuplicateObject:
             raise ConflictError(f"database role '{role}' already exists") from None
         return password
@@ -168,8 +207,9 @@ class Database:
         ident = sql.Identifier(role)
         self.query(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(dbname), ident))
         self.query(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
-        self.query(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
-            sql.Identifier(dbname), ident))
+        self.query(
+            sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(sql.Identifier(dbname), ident)
+        )
         script = sql.SQL("""
 DO $$
 DECLARE r record;

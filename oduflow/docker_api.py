@@ -15,6 +15,7 @@ from typing import Any
 
 import docker
 import docker.errors
+from docker import DockerClient
 from docker.models.containers import Container
 
 from oduflow.errors import (
@@ -27,8 +28,6 @@ from oduflow.errors import (
 MAX_OUTPUT = 2_000_000
 """Bytes kept of one command's stdout/stderr (the head is dropped beyond it)."""
 
-DockerClient = docker.DockerClient
-
 
 def connect() -> DockerClient:
     """A client for the local Docker engine, or ``PrerequisiteNotMetError`` saying what to do."""
@@ -39,7 +38,8 @@ def connect() -> DockerClient:
         raise PrerequisiteNotMetError(
             f"Docker is not reachable ({exc}). Start the Docker engine (e.g. "
             "'systemctl start docker' or 'dockerd &') and check that this user may use "
-            "/var/run/docker.sock (or set DOCKER_HOST).") from None
+            "/var/run/docker.sock (or set DOCKER_HOST)."
+        ) from None
     return client
 
 
@@ -57,7 +57,8 @@ def ensure_image(client: DockerClient, ref: str) -> None:
     except docker.errors.DockerException as exc:
         raise PrerequisiteNotMetError(
             f"image '{ref}' is not available locally and could not be pulled ({exc}). "
-            f"Pull or build it first ('docker pull {ref}', 'docker load', 'docker build -t {ref}').") from None
+            f"Pull or build it first ('docker pull {ref}', 'docker load', 'docker build -t {ref}')."
+        ) from None
 
 
 def get_container(client: DockerClient, name: str) -> Container | None:
@@ -83,13 +84,22 @@ def remove_container(client: DockerClient, name: str, timeout: int = 10) -> bool
 
 def image_user(client: DockerClient, image: str) -> tuple[int, int]:
     """UID and GID the image runs as (``id -u``/``id -g`` in a throw-away container)."""
-    out = client.containers.run(image, entrypoint=["sh", "-c", "id -u; id -g"], remove=True,
-                                stdout=True, stderr=False, network_disabled=True)
+    out = client.containers.run(
+        image,
+        entrypoint=["sh", "-c", "id -u; id -g"],
+        remove=True,
+        stdout=True,
+        stderr=False,
+        network_disabled=True,
+    )
     try:
         uid, gid = (int(x) for x in out.decode().split())
     except ValueError:
-        raise ExternalCommandError(f"cannot read the user of image '{image}'",
-                                   command="id -u; id -g", output=out.decode(errors="replace")) from None
+        raise ExternalCommandError(
+            f"cannot read the user of image '{image}'",
+            command="id -u; id -g",
+            output=out.decode(errors="replace"),
+        ) from None
     return uid, gid
 
 
@@ -125,9 +135,16 @@ class _Bounded:
         return self.buf.decode(errors="replace")
 
 
-def exec_in(container: Container, argv: list[str], *, user: str = "", timeout: int = 120,
-            env: Mapping[str, str] | None = None, workdir: str | None = None,
-            max_output: int = MAX_OUTPUT) -> ExecResult:
+def exec_in(
+    container: Container,
+    argv: list[str],
+    *,
+    user: str = "",
+    timeout: int = 120,
+    env: Mapping[str, str] | None = None,
+    workdir: str | None = None,
+    max_output: int = MAX_OUTPUT,
+) -> ExecResult:
     """Run ``argv`` in ``container`` (never through a host shell), with a timeout.
 
     The command is wrapped in ``timeout`` inside the container, so that it is killed
@@ -136,8 +153,15 @@ def exec_in(container: Container, argv: list[str], *, user: str = "", timeout: i
     api = container.client.api
     wrapped = ["timeout", "-k", "5", str(int(timeout)), *argv]
     try:
-        exec_id = api.exec_create(container.id, wrapped, user=user, environment=dict(env or {}),
-                                  workdir=workdir, stdout=True, stderr=True)["Id"]
+        exec_id = api.exec_create(
+            container.id,
+            wrapped,
+            user=user,
+            environment=dict(env or {}),
+            workdir=workdir,
+            stdout=True,
+            stderr=True,
+        )["Id"]
         stream = api.exec_start(exec_id, stream=True, demux=True)
     except docker.errors.APIError as exc:
         raise OduflowError(f"cannot run a command in {container.name}: {exc.explanation}") from None
@@ -172,8 +196,9 @@ def exec_in(container: Container, argv: list[str], *, user: str = "", timeout: i
     return ExecResult(code, out.text(), err.text(), timed_out, out.truncated or err.truncated)
 
 
-def put_file(container: Container, path: str, data: bytes, *, mode: int = 0o644,
-             uid: int = 0, gid: int = 0) -> None:
+def put_file(
+    container: Container, path: str, data: bytes, *, mode: int = 0o644, uid: int = 0, gid: int = 0
+) -> None:
     """Write ``data`` to ``path`` inside ``container`` (docker ``put_archive``)."""
     directory, _, name = path.rpartition("/")
     buf = io.BytesIO()

@@ -81,8 +81,9 @@ class ExternalCommandError(OduflowError):
 
     http_status = 502
 
-    def __init__(self, message: str, *, command: str = "", exit_code: int | None = None,
-                 output: str = "") -> None:
+    def __init__(
+        self, message: str, *, command: str = "", exit_code: int | None = None, output: str = ""
+    ) -> None:
         self.command = command
         self.exit_code = exit_code
         self.output = output

@@ -53,8 +53,12 @@ def mount_state(path: Path) -> str:
 
 def unmount(path: Path) -> None:
     """Unmount a FUSE mount: ``fusermount -u``, then a lazy unmount as a last resort."""
-    for argv in (["fusermount3", "-u", str(path)], ["fusermount", "-u", str(path)],
-                 ["umount", str(path)], ["umount", "-l", str(path)]):
+    for argv in (
+        ["fusermount3", "-u", str(path)],
+        ["fusermount", "-u", str(path)],
+        ["umount", str(path)],
+        ["umount", "-l", str(path)],
+    ):
         if shutil.which(argv[0]) is None:
             continue
         subprocess.run(argv, capture_output=True, check=False, timeout=30)

@@ -12,6 +12,7 @@ import ipaddress
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -56,11 +57,9 @@ def _is_local_host(host: str) -> bool:
 
 def check_repo_url(url: str, *, allow_local: bool) -> str:
     """Return ``url`` when the policy accepts it, else raise :class:`ValidationError`."""
-    if not isinstance(url, str) or not url.strip() or url.startswith("-") or any(
-            c in url for c in "\n\r\0 "):
+    if not isinstance(url, str) or not url.strip() or url.startswith("-") or any(c in url for c in "\n\r\0 "):
         raise ValidationError(f"invalid repository URL {mask_url(str(url))!r}")
-    local_hint = ("; local repositories are refused unless [server].allow_local_repos = true "
-                  "in oduflow.toml")
+    local_hint = "; local repositories are refused unless [server].allow_local_repos = true in oduflow.toml"
     match = _SCP_LIKE.fullmatch(url)
     if match:
         if _is_local_host(match["host"]) and not allow_local:
@@ -73,35 +72,47 @@ def check_repo_url(url: str, *, allow_local: bool) -> str:
         if _is_local_host(parts.hostname) and not allow_local:
             raise ValidationError(f"repository host {parts.hostname!r} is local{local_hint}")
         if parts.scheme in ("http", "git") and not allow_local:
-            raise ValidationError(f"use https:// or ssh:// for {mask_url(url)!r} "
-                                  "(unencrypted transports are refused)")
+            raise ValidationError(
+                f"use https:// or ssh:// for {mask_url(url)!r} (unencrypted transports are refused)"
+            )
         return url
-    if parts.scheme == "file" or (not parts.scheme and (url.startswith(("/", "./", "../"))
-                                                        or Path(url).exists())):
+    if parts.scheme == "file" or (
+        not parts.scheme and (url.startswith(("/", "./", "../")) or Path(url).exists())
+    ):
         if not allow_local:
             raise ValidationError(f"local repository {url!r} refused{local_hint}")
         return url
-    raise ValidationError(f"unsupported repository URL {mask_url(url)!r}: use https://, ssh:// "
-                          "or git@host:path")
+    raise ValidationError(
+        f"unsupported repository URL {mask_url(url)!r}: use https://, ssh:// or git@host:path"
+    )
 
 
-def run_git(args: list[str], *, cwd: Path | None = None, timeout: int = GIT_TIMEOUT,
-            env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_git(
+    args: list[str],
+    *,
+    cwd: Path | None = None,
+    timeout: int = GIT_TIMEOUT,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
     """Run ``git ARGS``; failures raise :class:`ExternalCommandError` with masked output."""
-    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true",
-                "LC_ALL": "C", **(env or {})}
+    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C", **(env or {})}
     argv = ["git", *args]
     try:
-        proc = subprocess.run(argv, cwd=cwd, env=full_env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        proc = subprocess.run(
+            argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired:
-        raise ExternalCommandError(f"git {args[0]} timed out after {timeout} s",
-                                   command=" ".join(mask_url(a) for a in argv)) from None
+        raise ExternalCommandError(
+            f"git {args[0]} timed out after {timeout} s", command=" ".join(mask_url(a) for a in argv)
+        ) from None
     if check and proc.returncode != 0:
-        raise ExternalCommandError(f"git {args[0]} failed",
-                                   command=" ".join(mask_url(a) for a in argv),
-                                   exit_code=proc.returncode,
-                                   output=mask_url(proc.stderr.strip() or proc.stdout.strip()))
+        raise ExternalCommandError(
+            f"git {args[0]} failed",
+            command=" ".join(mask_url(a) for a in argv),
+            exit_code=proc.returncode,
+            output=mask_url(proc.stderr.strip() or proc.stdout.strip()),
+        )
     return proc
 
 
@@ -109,18 +120,29 @@ def credential_env(credentials_file: Path | None) -> dict[str, str]:
     """Environment that makes git read the team's credential store (if any)."""
     if credentials_file is None or not credentials_file.is_file():
         return {}
-    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "credential.helper",
-            "GIT_CONFIG_VALUE_0": f"store --file={credentials_file}"}
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "credential.helper",
+        "GIT_CONFIG_VALUE_0": f"store --file={credentials_file}",
+    }
 
 
 def remote_has_branch(url: str, branch: str, env: dict[str, str]) -> bool:
-    proc = run_git(["ls-remote", "--exit-code", "--heads", "--", url, f"refs/heads/{branch}"],
-                   env=env, check=False, timeout=120)
+    proc = run_git(
+        ["ls-remote", "--exit-code", "--heads", "--", url, f"refs/heads/{branch}"],
+        env=env,
+        check=False,
+        timeout=120,
+    )
     if proc.returncode == 2:
         return False
     if proc.returncode != 0:
-        raise ExternalCommandError("cannot reach the repository", command=f"git ls-remote {mask_url(url)}",
-                                   exit_code=proc.returncode, output=mask_url(proc.stderr.strip()))
+        raise ExternalCommandError(
+            "cannot reach the repository",
+            command=f"git ls-remote {mask_url(url)}",
+            exit_code=proc.returncode,
+            output=mask_url(proc.stderr.strip()),
+        )
     return True
 
 
@@ -130,16 +152,89 @@ def clone_branch(url: str, branch: str, dest: Path, env: dict[str, str]) -> bool
     Returns True when the branch was created locally (it did not exist on the remote).
     """
     if remote_has_branch(url, branch, env):
-        run_git(["clone", "--depth", "1", "--branch", branch, "--single-branch", "--", url,
-                 str(dest)], env=env)
+        run_git(
+            ["clone", "--depth", "1", "--branch", branch, "--single-branch", "--", url, str(dest)], env=env
+        )
         return False
     run_git(["clone", "--depth", "1", "--", url, str(dest)], env=env)
     run_git(["checkout", "-b", branch], cwd=dest, env=env)
     return True
 
 
-def head(repo: Path) -> str:
-    return run_git(["rev-parse", "HEAD"], cwd=repo).stdout.strip()
+def workspace_env(repo: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``env`` plus the settings git needs in an environment's checkout.
+
+    The checkout is owned by the container user, so git running as root would refuse it
+    ("dubious ownership"): ``safe.directory`` names it. Because the container can write the
+    checkout (``.git`` included), hooks and ``core.fsmonitor`` are disabled for every git run
+    there. The settings are command-scope ``GIT_CONFIG_*`` entries appended to those of ``env``
+    (e.g. :func:`credential_env`).
+    """
+    out = dict(env or {})
+    count = int(out.get("GIT_CONFIG_COUNT", "0") or 0)
+    for key, value in (
+        ("safe.directory", str(repo.resolve())),
+        ("core.hooksPath", "/dev/null"),
+        ("core.fsmonitor", "false"),
+    ):
+        out[f"GIT_CONFIG_KEY_{count}"] = key
+        out[f"GIT_CONFIG_VALUE_{count}"] = value
+        count += 1
+    out["GIT_CONFIG_COUNT"] = str(count)
+    return out
+
+
+def head(repo: Path, env: Mapping[str, str] | None = None) -> str:
+    return run_git(["rev-parse", "HEAD"], cwd=repo, env=dict(env or {})).stdout.strip()
+
+
+def fetch(repo: Path, branch: str, env: Mapping[str, str]) -> str | None:
+    """Fetch ``branch`` into ``refs/remotes/origin/<branch>`` (HEAD and work tree untouched).
+
+    Returns the fetched commit, or ``None`` when the remote has no such branch (a branch
+    created locally from the default branch and not pushed yet).
+    """
+    proc = run_git(
+        ["fetch", "--depth", "50", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"],
+        cwd=repo,
+        env=dict(env),
+        check=False,
+    )
+    if proc.returncode != 0:
+        if "couldn't find remote ref" in proc.stderr:
+            return None
+        raise ExternalCommandError(
+            "git fetch failed",
+            command=f"git fetch origin {branch}",
+            exit_code=proc.returncode,
+            output=mask_url(proc.stderr.strip()),
+        )
+    return run_git(
+        ["rev-parse", f"refs/remotes/origin/{branch}^{{commit}}"], cwd=repo, env=dict(env)
+    ).stdout.strip()
+
+
+def ensure_fast_forward(repo: Path, old: str, new: str, env: Mapping[str, str]) -> None:
+    """Raise :class:`ExternalCommandError` unless ``new`` descends from ``old``.
+
+    A shallow clone is deepened when the history fetched so far does not tell.
+    """
+    genv = dict(env)
+    if run_git(["merge-base", "--is-ancestor", old, new], cwd=repo, env=genv, check=False).returncode == 0:
+        return
+    run_git(["fetch", "--unshallow", "origin"], cwd=repo, env=genv, check=False)
+    if run_git(["merge-base", "--is-ancestor", old, new], cwd=repo, env=genv, check=False).returncode != 0:
+        raise ExternalCommandError(
+            "the remote branch has diverged from the environment's checkout (history was "
+            "rewritten); recreate the environment or push a fast-forward",
+            command=f"git merge --ff-only {new[:12]}",
+        )
+
+
+def fast_forward(repo: Path, rev: str, env: Mapping[str, str]) -> str:
+    """Fast-forward the checkout to ``rev`` (a fetched commit); returns the new HEAD."""
+    run_git(["merge", "--ff-only", rev], cwd=repo, env=dict(env))
+    return head(repo, env)
 
 
 def fetch_fast_forward(repo: Path, branch: str, env: dict[str, str]) -> tuple[str, str]:
@@ -147,22 +242,9 @@ def fetch_fast_forward(repo: Path, branch: str, env: dict[str, str]) -> tuple[st
 
     A shallow clone is deepened as needed so both revisions are available for diffing.
     """
-    old = head(repo)
-    proc = run_git(["fetch", "--depth", "50", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"],
-                   cwd=repo, env=env, check=False)
-    if proc.returncode != 0:
-        if "couldn't find remote ref" in proc.stderr:
-            return old, old  # branch only exists locally (created from the default branch)
-        raise ExternalCommandError("git fetch failed", command=f"git fetch origin {branch}",
-                                   exit_code=proc.returncode, output=mask_url(proc.stderr.strip()))
-    target = f"refs/remotes/origin/{branch}"
-    if run_git(["merge-base", "--is-ancestor", old, target], cwd=repo, check=False).returncode != 0:
-        run_git(["fetch", "--unshallow", "origin"], cwd=repo, env=env, check=False)
-        if run_git(["merge-base", "--is-ancestor", old, target], cwd=repo,
-                   check=False).returncode != 0:
-            raise ExternalCommandError(
-                "the remote branch has diverged from the environment's checkout (history was "
-                "rewritten); recreate the environment or push a fast-forward",
-                command=f"git merge --ff-only origin/{branch}")
-    run_git(["merge", "--ff-only", target], cwd=repo)
-    return old, head(repo)
+    old = head(repo, env)
+    new = fetch(repo, branch, env)
+    if new is None or new == old:
+        return old, old  # branch only exists locally (created from the default branch)
+    ensure_fast_forward(repo, old, new, env)
+    return old, fast_forward(repo, new, env)

@@ -89,5 +89,4 @@ class LockManager:
         if isinstance(since, (int, float)):
             started = time.strftime("%H:%M:%S", time.localtime(since))
             when = f" since {started} ({int(time.time() - since)} s ago)"
-        return (f"{scope.describe()} is busy: {op} is running{when}. "
-                "Wait for it to finish and retry.")
+        return f"{scope.describe()} is busy: {op} is running{when}. Wait for it to finish and retry."

@@ -24,12 +24,19 @@ _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 def validate_branch(branch: str) -> str:
     """Return ``branch`` if it is a safe git branch name, else raise ``ValidationError``."""
-    if (not isinstance(branch, str) or not _BRANCH_RE.fullmatch(branch) or ".." in branch
-            or "//" in branch or branch.endswith(("/", ".", ".lock")) or "/." in branch
-            or "@{" in branch):
+    if (
+        not isinstance(branch, str)
+        or not _BRANCH_RE.fullmatch(branch)
+        or ".." in branch
+        or "//" in branch
+        or branch.endswith(("/", ".", ".lock"))
+        or "/." in branch
+        or "@{" in branch
+    ):
         raise ValidationError(
             f"invalid branch name {branch!r}: use letters, digits and . _ / + - "
-            "(no '..', no leading '-', at most 200 characters)")
+            "(no '..', no leading '-', at most 200 characters)"
+        )
     return branch
 
 
@@ -38,7 +45,8 @@ def validate_name(kind: str, name: str) -> str:
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise ValidationError(
             f"invalid {kind} name {name!r}: use lowercase letters, digits, '_' and '-' "
-            "(1-63 characters, starting with a letter or digit)")
+            "(1-63 characters, starting with a letter or digit)"
+        )
     return name
 
 

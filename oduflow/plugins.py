@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from importlib.metadata import Distribution, entry_points
-from typing import Any
+from importlib.metadata import entry_points
+from typing import Any, cast
 
 import pluggy
 
@@ -47,6 +47,7 @@ def load_entry_points(pm: pluggy.PluginManager, disabled: Iterable[str] = ()) ->
     blocked = set(disabled)
     for name in blocked:
         pm.set_blocked(name)
+
     def order(ep: Any) -> tuple[bool, str]:
         dist = getattr(ep, "dist", None)
         return (getattr(dist, "name", "") != BUILTIN_DISTRIBUTION, ep.name)
@@ -82,7 +83,7 @@ class PluginInfo:
 
 def list_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
     """Every loaded plugin with its distribution, version, hooks and whether it is built in."""
-    dists: dict[int, Distribution] = {id(p): d for p, d in pm.list_plugin_distinfo()}
+    dists: dict[int, Any] = {id(p): d for p, d in pm.list_plugin_distinfo()}
     out = []
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
@@ -91,8 +92,15 @@ def list_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
         dist_name = dist.metadata["Name"] if dist is not None else "(not installed)"
         version = dist.version if dist is not None else ""
         hooks = tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or []))
-        out.append(PluginInfo(name=name, distribution=dist_name, version=version, hooks=hooks,
-                              builtin=dist_name == BUILTIN_DISTRIBUTION))
+        out.append(
+            PluginInfo(
+                name=name,
+                distribution=dist_name,
+                version=version,
+                hooks=hooks,
+                builtin=dist_name == BUILTIN_DISTRIBUTION,
+            )
+        )
     return sorted(out, key=lambda p: (not p.builtin, p.name))
 
 
@@ -110,6 +118,7 @@ class Hooks:
             if name in target:
                 raise ConfigError(f"two plugins register the {kind} '{name}'")
             target[name] = value
+
         return register
 
     def storage_backends(self) -> dict[str, StorageBackend]:
@@ -123,8 +132,10 @@ class Hooks:
         """The storage backend called ``name``; a clear error when no plugin provides it."""
         backends = self.storage_backends()
         if name not in backends:
-            raise ConfigError(f"unknown storage backend '{name}' (known: "
-                              f"{', '.join(sorted(backends)) or 'none'}); is the plugin installed?")
+            raise ConfigError(
+                f"unknown storage backend '{name}' (known: "
+                f"{', '.join(sorted(backends)) or 'none'}); is the plugin installed?"
+            )
         backend = backends[name]
         reason = backend.available()
         if reason:
@@ -141,8 +152,10 @@ class Hooks:
     def router(self, mode: str, ctx: RoutingContext) -> Router:
         factories = self.router_factories()
         if mode not in factories:
-            raise ConfigError(f"unknown routing mode '{mode}' (known: "
-                              f"{', '.join(sorted(factories)) or 'none'}); is the plugin installed?")
+            raise ConfigError(
+                f"unknown routing mode '{mode}' (known: "
+                f"{', '.join(sorted(factories)) or 'none'}); is the plugin installed?"
+            )
         return factories[mode](ctx)
 
     def sanitize(self, ctx: SanitizeContext) -> None:
@@ -153,7 +166,8 @@ class Hooks:
     def dependency_steps(self, ctx: DependencyContext) -> list[DependencyStep]:
         steps: list[DependencyStep] = []
         for impl in self.pm.hook.oduflow_install_dependencies.get_hookimpls():
-            steps.extend(impl.function(ctx=ctx) or [])
+            result = cast("list[DependencyStep] | None", impl.function(ctx=ctx))
+            steps.extend(result or [])
         return steps
 
     def analyze_changes(self, ctx: ChangeContext) -> ChangePlan:

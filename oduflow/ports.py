@@ -35,25 +35,26 @@ class PortRegistry:
 
     def get(self, owner: str) -> int | None:
         with self.store._lock:
-            row = self.store._conn.execute("SELECT port FROM ports WHERE team=? AND owner=?",
-                                           (self.team, owner)).fetchone()
+            row = self.store._conn.execute(
+                "SELECT port FROM ports WHERE team=? AND owner=?", (self.team, owner)
+            ).fetchone()
         return int(row["port"]) if row else None
 
     def assign(self, owner: str) -> int:
         """The port of ``owner``: its existing one, else the lowest free one of the range."""
         with self.store.tx() as c:
-            row = c.execute("SELECT port FROM ports WHERE team=? AND owner=?",
-                            (self.team, owner)).fetchone()
+            row = c.execute("SELECT port FROM ports WHERE team=? AND owner=?", (self.team, owner)).fetchone()
             if row:
                 return int(row["port"])
             taken = {int(r["port"]) for r in c.execute("SELECT port FROM ports").fetchall()}
             for port in range(self.start, self.end):
                 if port not in taken and port_is_free(port):
-                    c.execute("INSERT INTO ports VALUES (?,?,?,?)",
-                              (self.team, owner, port, time.time()))
+                    c.execute("INSERT INTO ports VALUES (?,?,?,?)", (self.team, owner, port, time.time()))
                     return port
-        raise ConflictError(f"team {self.team}: no free port left in "
-                            f"[{self.start}, {self.end}); delete an environment or widen port_range")
+        raise ConflictError(
+            f"team {self.team}: no free port left in "
+            f"[{self.start}, {self.end}); delete an environment or widen port_range"
+        )
 
     def release(self, owner: str) -> None:
         with self.store.tx() as c:
@@ -61,6 +62,7 @@ class PortRegistry:
 
     def all(self) -> dict[str, int]:
         with self.store._lock:
-            rows = self.store._conn.execute("SELECT owner, port FROM ports WHERE team=? "
-                                            "ORDER BY port", (self.team,)).fetchall()
+            rows = self.store._conn.execute(
+                "SELECT owner, port FROM ports WHERE team=? ORDER BY port", (self.team,)
+            ).fetchall()
         return {r["owner"]: int(r["port"]) for r in rows}

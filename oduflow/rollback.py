@@ -47,24 +47,30 @@ class Steps:
             step, action = self._undo.pop()
             try:
                 action()
-            except Exception as exc:  # noqa: BLE001 - keep undoing the rest
+            except Exception as exc:
                 log.exception("rollback of step %r failed", step)
                 self.rollback_errors.append(f"{step}: {exc}")
 
     def __enter__(self) -> Steps:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc is None:
             self.commit()
-            return False
+            return
         self.rollback()
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            return False
+            return
         error = StepError(self.operation, self.current, exc)
         if self.rollback_errors:
-            error = StepError(self.operation, self.current, OduflowError(
-                f"{exc}\nrollback incomplete: {'; '.join(self.rollback_errors)} "
-                "(run 'oduflow cleanup' to remove leftovers)"))
+            error = StepError(
+                self.operation,
+                self.current,
+                OduflowError(
+                    f"{exc}\nrollback incomplete: {'; '.join(self.rollback_errors)} "
+                    "(run 'oduflow cleanup' to remove leftovers)"
+                ),
+            )
         raise error from exc

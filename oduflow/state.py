@@ -70,8 +70,7 @@ class StateStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                     timeout=30)
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA busy_timeout=30000")
@@ -97,26 +96,43 @@ class StateStore:
     # --- environments -----------------------------------------------------------
     @staticmethod
     def _env(row: sqlite3.Row) -> EnvRecord:
-        return EnvRecord(team=row["team"], branch=row["branch"], slug=row["slug"],
-                         status=row["status"], protected=bool(row["protected"]),
-                         created_at=row["created_at"], params=json.loads(row["params"]))
+        return EnvRecord(
+            team=row["team"],
+            branch=row["branch"],
+            slug=row["slug"],
+            status=row["status"],
+            protected=bool(row["protected"]),
+            created_at=row["created_at"],
+            params=json.loads(row["params"]),
+        )
 
     def add_env(self, rec: EnvRecord) -> None:
         with self.tx() as c:
-            c.execute("INSERT INTO environments VALUES (?,?,?,?,?,?,?)",
-                      (rec.team, rec.branch, rec.slug, rec.status, int(rec.protected),
-                       rec.created_at, json.dumps(rec.params)))
+            c.execute(
+                "INSERT INTO environments VALUES (?,?,?,?,?,?,?)",
+                (
+                    rec.team,
+                    rec.branch,
+                    rec.slug,
+                    rec.status,
+                    int(rec.protected),
+                    rec.created_at,
+                    json.dumps(rec.params),
+                ),
+            )
 
     def get_env(self, team: str, branch: str) -> EnvRecord | None:
         with self._lock:
-            row = self._conn.execute("SELECT * FROM environments WHERE team=? AND branch=?",
-                                     (team, branch)).fetchone()
+            row = self._conn.execute(
+                "SELECT * FROM environments WHERE team=? AND branch=?", (team, branch)
+            ).fetchone()
         return self._env(row) if row else None
 
     def get_env_by_slug(self, team: str, slug: str) -> EnvRecord | None:
         with self._lock:
-            row = self._conn.execute("SELECT * FROM environments WHERE team=? AND slug=?",
-                                     (team, slug)).fetchone()
+            row = self._conn.execute(
+                "SELECT * FROM environments WHERE team=? AND slug=?", (team, slug)
+            ).fetchone()
         return self._env(row) if row else None
 
     def list_envs(self, team: str | None = None) -> list[EnvRecord]:
@@ -124,22 +140,33 @@ class StateStore:
             if team is None:
                 rows = self._conn.execute("SELECT * FROM environments ORDER BY team, branch")
             else:
-                rows = self._conn.execute(
-                    "SELECT * FROM environments WHERE team=? ORDER BY branch", (team,))
+                rows = self._conn.execute("SELECT * FROM environments WHERE team=? ORDER BY branch", (team,))
             return [self._env(r) for r in rows.fetchall()]
 
-    def update_env(self, team: str, branch: str, *, status: str | None = None,
-                   protected: bool | None = None, params: dict[str, Any] | None = None) -> None:
+    def update_env(
+        self,
+        team: str,
+        branch: str,
+        *,
+        status: str | None = None,
+        protected: bool | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         with self.tx() as c:
             if status is not None:
-                c.execute("UPDATE environments SET status=? WHERE team=? AND branch=?",
-                          (status, team, branch))
+                c.execute(
+                    "UPDATE environments SET status=? WHERE team=? AND branch=?", (status, team, branch)
+                )
             if protected is not None:
-                c.execute("UPDATE environments SET protected=? WHERE team=? AND branch=?",
-                          (int(protected), team, branch))
+                c.execute(
+                    "UPDATE environments SET protected=? WHERE team=? AND branch=?",
+                    (int(protected), team, branch),
+                )
             if params is not None:
-                c.execute("UPDATE environments SET params=? WHERE team=? AND branch=?",
-                          (json.dumps(params), team, branch))
+                c.execute(
+                    "UPDATE environments SET params=? WHERE team=? AND branch=?",
+                    (json.dumps(params), team, branch),
+                )
 
     def remove_env(self, team: str, branch: str) -> None:
         with self.tx() as c:
@@ -148,19 +175,20 @@ class StateStore:
     # --- generic per-team records -------------------------------------------------
     def put(self, team: str, kind: str, name: str, value: Any) -> None:
         with self.tx() as c:
-            c.execute("INSERT OR REPLACE INTO kv VALUES (?,?,?,?)",
-                      (team, kind, name, json.dumps(value)))
+            c.execute("INSERT OR REPLACE INTO kv VALUES (?,?,?,?)", (team, kind, name, json.dumps(value)))
 
     def get(self, team: str, kind: str, name: str) -> Any:
         with self._lock:
-            row = self._conn.execute("SELECT value FROM kv WHERE team=? AND kind=? AND name=?",
-                                     (team, kind, name)).fetchone()
+            row = self._conn.execute(
+                "SELECT value FROM kv WHERE team=? AND kind=? AND name=?", (team, kind, name)
+            ).fetchone()
         return json.loads(row["value"]) if row else None
 
     def items(self, team: str, kind: str) -> dict[str, Any]:
         with self._lock:
-            rows = self._conn.execute("SELECT name, value FROM kv WHERE team=? AND kind=? "
-                                      "ORDER BY name", (team, kind)).fetchall()
+            rows = self._conn.execute(
+                "SELECT name, value FROM kv WHERE team=? AND kind=? ORDER BY name", (team, kind)
+            ).fetchall()
         return {r["name"]: json.loads(r["value"]) for r in rows}
 
     def delete(self, team: str, kind: str, name: str) -> None:

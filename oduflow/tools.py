@@ -14,7 +14,9 @@ from oduflow.catalog import Call, tool
 from oduflow.services import env_create, environments, guides, templates, templates_share
 
 Branch = Annotated[str, Field(description="Git branch name of the environment, e.g. 'feature-login'.")]
-TemplateName = Annotated[str, Field(description="Template profile name (lowercase letters, digits, - and _).")]
+TemplateName = Annotated[
+    str, Field(description="Template profile name (lowercase letters, digits, - and _).")
+]
 
 
 # --- environments -------------------------------------------------------------------
@@ -32,15 +34,23 @@ def list_environments(call: Call) -> list[dict[str, Any]]:
 def create_environment(
     call: Call,
     branch_name: Branch,
-    template_name: Annotated[str, Field(
-        description="Template to clone the database and filestore from; 'none' for a fresh "
-                    "database with only 'base' installed. Default: 'default'.")] = "",
-    repo_url: Annotated[str, Field(
-        description="Git URL (https://, ssh:// or git@host:path). Default: the template's repo_url.")] = "",
-    odoo_image: Annotated[str, Field(
-        description="Odoo Docker image, e.g. 'odoo:17.0'. Default: the template's odoo_image.")] = "",
-    sanitize: Annotated[bool, Field(
-        description="Run the sanitize scripts (disable mail servers...) before the first start.")] = True,
+    template_name: Annotated[
+        str,
+        Field(
+            description="Template to clone the database and filestore from; 'none' for a fresh "
+            "database with only 'base' installed. Default: 'default'."
+        ),
+    ] = "",
+    repo_url: Annotated[
+        str,
+        Field(description="Git URL (https://, ssh:// or git@host:path). Default: the template's repo_url."),
+    ] = "",
+    odoo_image: Annotated[
+        str, Field(description="Odoo Docker image, e.g. 'odoo:17.0'. Default: the template's odoo_image.")
+    ] = "",
+    sanitize: Annotated[
+        bool, Field(description="Run the sanitize scripts (disable mail servers...) before the first start.")
+    ] = True,
 ) -> dict[str, Any]:
     """Create an isolated Odoo environment for a git branch and return its URL once Odoo serves
     its database.
@@ -50,8 +60,9 @@ def create_environment(
     apt_packages.txt, sanitises, and starts Odoo with --dev=xml. All or nothing: on failure every
     step is undone and the error names the failing step. Takes seconds to a few minutes.
     """
-    return env_create.create_environment(call.app, call.team, branch_name, template_name, repo_url,
-                                         odoo_image, sanitize, call.progress)
+    return env_create.create_environment(
+        call.app, call.team, branch_name, template_name, repo_url, odoo_image, sanitize, call.progress
+    )
 
 
 @tool(lock="branch")
@@ -131,8 +142,7 @@ def save_as_template(
     Destructive: other environments on that template lose their filestore changes and restart
     on the new baseline. Future environments start with everything installed in this one.
     """
-    return templates_share.save_as_template(call.app, call.team, branch_name, template_name,
-                                            call.progress)
+    return templates_share.save_as_template(call.app, call.team, branch_name, template_name, call.progress)
 
 
 @tool(lock="team")
@@ -145,8 +155,9 @@ def import_template_from_odoo(
 ) -> dict[str, Any]:
     """Import a template from a running Odoo: download a backup (with filestore) through its
     database manager, detect the version and database, and load it as a template."""
-    return templates_share.import_template_from_odoo(call.app, call.team, odoo_url, master_pwd,
-                                                     template_name, db_name, call.progress)
+    return templates_share.import_template_from_odoo(
+        call.app, call.team, odoo_url, master_pwd, template_name, db_name, call.progress
+    )
 
 
 # --- outputs ------------------------------------------------------------------------------
@@ -154,10 +165,14 @@ def import_template_from_odoo(
 def read_output(
     call: Call,
     output_id: Annotated[str, Field(description="The id given in a summarised tool output.")],
-    mode: Annotated[Literal["lines", "errors", "grep", "tail", "info"],
-                    Field(description="lines: a line range; errors: error lines with context; "
-                                      "grep: lines containing `pattern`; tail: last `count` lines; "
-                                      "info: metadata.")] = "lines",
+    mode: Annotated[
+        Literal["lines", "errors", "grep", "tail", "info"],
+        Field(
+            description="lines: a line range; errors: error lines with context; "
+            "grep: lines containing `pattern`; tail: last `count` lines; "
+            "info: metadata."
+        ),
+    ] = "lines",
     start: Annotated[int, Field(ge=1, description="First line (1-based) for mode=lines.")] = 1,
     count: Annotated[int, Field(ge=1, le=2000, description="Number of lines to return.")] = 200,
     pattern: Annotated[str | None, Field(description="Fixed string to search for (mode=grep).")] = None,
@@ -168,8 +183,11 @@ def read_output(
     When a tool's output is too long, you get its head, its error lines and its tail plus an
     ``output_id``; page through the full text here. Outputs belong to the team that made them.
     """
-    return dict(call.app.outputs.read(call.team.id, output_id, mode=mode, start=start, count=count,
-                                      pattern=pattern, context=context))
+    return dict(
+        call.app.outputs.read(
+            call.team.id, output_id, mode=mode, start=start, count=count, pattern=pattern, context=context
+        )
+    )
 
 
 # --- agent guides -------------------------------------------------------------------------
@@ -193,3 +211,6 @@ def get_odoo_development_guide(
     with Oduflow. Read it before writing code for that version.
     """
     return guides.development_guide(call.app, call.team, version)
+
+
+from oduflow import tools_odoo  # noqa: E402,F401 - registers the Odoo tools

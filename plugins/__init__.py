@@ -1,1 +1,1 @@
-"""Built-in Oduflow plugins, registered through the ``oduflow`` entry-point group like any third-party plugin."""
+"""Built-in Oduflow plugins, registered through the ``oduflow`` entry-point group."""

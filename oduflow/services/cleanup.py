@@ -38,9 +38,7 @@ def find_orphans(app: App, team: TeamConfig) -> dict[str, list[str]]:
     containers = []
     for c in client.containers.list(all=True, filters=app.names.instance_filter(team=team.id)):
         role = c.labels.get("oduflow.role", "")
-        if role == "env" and c.labels.get("oduflow.env") not in slugs:
-            containers.append(c.name)
-        elif role in JOB_ROLES:
+        if (role == "env" and c.labels.get("oduflow.env") not in slugs) or role in JOB_ROLES:
             containers.append(c.name)
     db = app.db()
     prefix = f"oduflow_{team.id}_"
@@ -48,18 +46,38 @@ def find_orphans(app: App, team: TeamConfig) -> dict[str, list[str]]:
     databases = [d for d in db.list_databases(prefix) if d not in known_dbs]
     databases += [d for d in db.list_databases(f"oduflow_template_{team.id}_") if d.endswith("__build")]
     known_roles = {p.db_role for p in params} | {app.names.env_role(team.id, r.slug) for r in live}
-    roles = [r[0] for r in db.query("SELECT rolname FROM pg_roles WHERE rolname LIKE %s ORDER BY 1",
-                                    [f"oduflow\\_u\\_{team.id}\\_%"]) if r[0] not in known_roles]
+    roles = [
+        r[0]
+        for r in db.query(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE %s ORDER BY 1", [f"oduflow\\_u\\_{team.id}\\_%"]
+        )
+        if r[0] not in known_roles
+    ]
     ws_root = app.team_dir(team.id) / "workspaces"
-    workspaces = sorted(p.name for p in ws_root.iterdir() if p.is_dir() and p.name not in slugs) \
-        if ws_root.is_dir() else []
+    workspaces = (
+        sorted(p.name for p in ws_root.iterdir() if p.is_dir() and p.name not in slugs)
+        if ws_root.is_dir()
+        else []
+    )
     mounts = [str(m) for m in fuse_mounts_under(ws_root) if m.parent.name not in slugs]
     editors = set(app.store.items(team.id, "template_editor"))
-    ports = [owner for owner in app.ports(team).all()
-             if not ((owner.startswith("env:") and owner[4:] in slugs)
-                     or (owner.startswith("template:") and owner[9:] in editors))]
-    return {"records": stale, "containers": containers, "databases": databases, "roles": roles,
-            "workspaces": workspaces, "mounts": mounts, "ports": ports}
+    ports = [
+        owner
+        for owner in app.ports(team).all()
+        if not (
+            (owner.startswith("env:") and owner[4:] in slugs)
+            or (owner.startswith("template:") and owner[9:] in editors)
+        )
+    ]
+    return {
+        "records": stale,
+        "containers": containers,
+        "databases": databases,
+        "roles": roles,
+        "workspaces": workspaces,
+        "mounts": mounts,
+        "ports": ports,
+    }
 
 
 def cleanup(app: App, team: TeamConfig, force: bool = False) -> dict[str, Any]:

@@ -34,8 +34,9 @@ from oduflow.state import EnvRecord
 DEFAULT_TEMPLATE = "default"
 
 
-def resolve_inputs(app: App, team: TeamConfig, template_name: str, repo_url: str,
-                   odoo_image: str) -> tuple[str, str, str, str]:
+def resolve_inputs(
+    app: App, team: TeamConfig, template_name: str, repo_url: str, odoo_image: str
+) -> tuple[str, str, str, str]:
     """(template, repo_url, odoo_image, storage) with template metadata as defaults."""
     template = template_name or DEFAULT_TEMPLATE
     storage = "copy"
@@ -45,8 +46,10 @@ def resolve_inputs(app: App, team: TeamConfig, template_name: str, repo_url: str
         db_name = app.names.template_db(team.id, template)
         if not tdir.is_dir() or not app.db().exists(db_name):
             state = "is not loaded (oduflow reload-template)" if tdir.is_dir() else "does not exist"
-            raise NotFoundError(f"template '{template}' {state}; list_templates shows the "
-                                "templates, or use template_name='none' for a fresh database")
+            raise NotFoundError(
+                f"template '{template}' {state}; list_templates shows the "
+                "templates, or use template_name='none' for a fresh database"
+            )
         meta = read_metadata(tdir)
         repo_url = repo_url or meta.repo_url
         odoo_image = odoo_image or meta.odoo_image
@@ -58,9 +61,16 @@ def resolve_inputs(app: App, team: TeamConfig, template_name: str, repo_url: str
     return template, repo_url, odoo_image, storage
 
 
-def create_environment(app: App, team: TeamConfig, branch_name: str, template_name: str = "",
-                       repo_url: str = "", odoo_image: str = "", sanitize: bool = True,
-                       progress: Progress = no_progress) -> dict[str, Any]:
+def create_environment(
+    app: App,
+    team: TeamConfig,
+    branch_name: str,
+    template_name: str = "",
+    repo_url: str = "",
+    odoo_image: str = "",
+    sanitize: bool = True,
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
     """Create the environment of ``branch_name`` and return its details once it is ready."""
     validate_branch(branch_name)
     slug = branch_slug(branch_name)
@@ -68,11 +78,14 @@ def create_environment(app: App, team: TeamConfig, branch_name: str, template_na
         raise ConflictError(f"an environment for branch '{branch_name}' already exists")
     other = app.store.get_env_by_slug(team.id, slug)
     if other is not None:
-        raise ConflictError(f"branch '{branch_name}' maps to the same name as existing branch "
-                            f"'{other.branch}' ({slug}); delete that environment or use another name")
+        raise ConflictError(
+            f"branch '{branch_name}' maps to the same name as existing branch "
+            f"'{other.branch}' ({slug}); delete that environment or use another name"
+        )
     client = app.docker()
     template, repo_url, odoo_image, storage_name = resolve_inputs(
-        app, team, template_name, repo_url, odoo_image)
+        app, team, template_name, repo_url, odoo_image
+    )
     git.check_repo_url(repo_url, allow_local=app.config.server.allow_local_repos)
     storage = app.hooks.storage(storage_name)
     db: Database = app.db()
@@ -86,11 +99,19 @@ def create_environment(app: App, team: TeamConfig, branch_name: str, template_na
     with Steps("create_environment", progress) as steps:
         steps.begin("reserve name")
         if docker_api.get_container(client, container_name) or db.exists(db_name) or paths.workspace.exists():
-            raise ConflictError(f"leftovers of an earlier '{branch_name}' exist (container, database "
-                                "or workspace): run 'oduflow cleanup --force' first")
-        app.store.add_env(EnvRecord(team=team.id, branch=branch_name, slug=slug, status="creating",
-                                    params={"template": template, "repo_url": clean_url,
-                                            "odoo_image": odoo_image}))
+            raise ConflictError(
+                f"leftovers of an earlier '{branch_name}' exist (container, database "
+                "or workspace): run 'oduflow cleanup --force' first"
+            )
+        app.store.add_env(
+            EnvRecord(
+                team=team.id,
+                branch=branch_name,
+                slug=slug,
+                status="creating",
+                params={"template": template, "repo_url": clean_url, "odoo_image": odoo_image},
+            )
+        )
         steps.undo(lambda: app.store.remove_env(team.id, branch_name))
 
         steps.begin("clone repository")
@@ -131,27 +152,41 @@ def create_environment(app: App, team: TeamConfig, branch_name: str, template_na
 
         steps.begin("write odoo.conf")
         text, conf_source = runtime.conf_template(app, paths.repo)
-        conf = runtime.OdooConf(db_host=names.db_container, db_user=role, db_password=password,
-                                db_name=db_name)
+        conf = runtime.OdooConf(
+            db_host=names.db_container, db_user=role, db_password=password, db_name=db_name
+        )
         paths.conf.write_text(runtime.render_conf(text, conf))
         paths.conf.chmod(0o644)
 
         spec = runtime.OdooContainerSpec(
-            name=container_name, image=run_image, conf_file=paths.conf, repo_dir=paths.repo,
-            filestore_dir=fs.merged, sessions_dir=paths.sessions, db_name=db_name,
+            name=container_name,
+            image=run_image,
+            conf_file=paths.conf,
+            repo_dir=paths.repo,
+            filestore_dir=fs.merged,
+            sessions_dir=paths.sessions,
+            db_name=db_name,
             labels=names.labels("env", team.id, env=slug, template=template, image=odoo_image)
-            | {"oduflow.repo": clean_url} | dict(route.labels),
-            ports=route.ports)
+            | {"oduflow.repo": clean_url}
+            | dict(route.labels),
+            ports=route.ports,
+        )
         if template == NO_TEMPLATE:
             steps.begin("initialise database (odoo -i base)")
             _run_init_base(app, spec, team)
         elif sanitize:
             steps.begin("sanitize database")
-            app.hooks.sanitize(SanitizeContext(
-                team_id=team.id, team_dir=app.team_dir(team.id), repo_dir=paths.repo, db_name=db_name,
-                run_sql=functools.partial(_run_sql, db, db_name, role, password),
-                run_python=functools.partial(_run_python, app, spec, team, role, password),
-                progress=progress))
+            app.hooks.sanitize(
+                SanitizeContext(
+                    team_id=team.id,
+                    team_dir=app.team_dir(team.id),
+                    repo_dir=paths.repo,
+                    db_name=db_name,
+                    run_sql=functools.partial(_run_sql, db, db_name, role, password),
+                    run_python=functools.partial(_run_python, app, spec, team, role, password),
+                    progress=progress,
+                )
+            )
 
         steps.begin("start Odoo")
         container = runtime.create_container(app, spec)
@@ -161,35 +196,79 @@ def create_environment(app: App, team: TeamConfig, branch_name: str, template_na
         steps.begin("wait until Odoo serves the database")
         runtime.wait_ready(app, container, db_name)
 
-        params = EnvParams(branch=branch_name, slug=slug, template=template, repo_url=clean_url,
-                           odoo_image=odoo_image, run_image=run_image, db_name=db_name, db_role=role,
-                           db_password=password, storage=storage.name, uid=uid, gid=gid,
-                           url=route.url, sanitize=sanitize, conf_source=conf_source,
-                           branch_created=created_branch)
+        params = EnvParams(
+            branch=branch_name,
+            slug=slug,
+            template=template,
+            repo_url=clean_url,
+            odoo_image=odoo_image,
+            run_image=run_image,
+            db_name=db_name,
+            db_role=role,
+            db_password=password,
+            storage=storage.name,
+            uid=uid,
+            gid=gid,
+            url=route.url,
+            sanitize=sanitize,
+            conf_source=conf_source,
+            branch_created=created_branch,
+        )
         app.store.update_env(team.id, branch_name, status="ready", params=params.to_dict())
-    return {"branch": branch_name, "url": route.url, "database": db_name, "template": template,
-            "odoo_image": odoo_image, "image": run_image, "repo_url": clean_url,
-            "storage": storage.name, "branch_created_from_default": created_branch,
-            "odoo_conf": conf_source, "container": container_name, "status": "running"}
+    return {
+        "branch": branch_name,
+        "url": route.url,
+        "database": db_name,
+        "template": template,
+        "odoo_image": odoo_image,
+        "image": run_image,
+        "repo_url": clean_url,
+        "storage": storage.name,
+        "branch_created_from_default": created_branch,
+        "odoo_conf": conf_source,
+        "container": container_name,
+        "status": "running",
+    }
 
 
-def _job_spec(spec: runtime.OdooContainerSpec, app: App, team: TeamConfig, purpose: str,
-              command: list[str], **changes: Any) -> runtime.OdooContainerSpec:
+def _job_spec(
+    spec: runtime.OdooContainerSpec,
+    app: App,
+    team: TeamConfig,
+    purpose: str,
+    command: list[str],
+    **changes: Any,
+) -> runtime.OdooContainerSpec:
     return runtime.OdooContainerSpec(
-        name=app.names.job_container(team.id, purpose), image=spec.image, conf_file=spec.conf_file,
-        repo_dir=spec.repo_dir, filestore_dir=spec.filestore_dir, db_name=spec.db_name,
-        sessions_dir=spec.sessions_dir, labels=app.names.labels("job", team.id),
-        command=command, **changes)
+        name=app.names.job_container(team.id, purpose),
+        image=spec.image,
+        conf_file=spec.conf_file,
+        repo_dir=spec.repo_dir,
+        filestore_dir=spec.filestore_dir,
+        db_name=spec.db_name,
+        sessions_dir=spec.sessions_dir,
+        labels=app.names.labels("job", team.id),
+        command=command,
+        **changes,
+    )
 
 
 def _run_init_base(app: App, spec: runtime.OdooContainerSpec, team: TeamConfig) -> None:
-    job = _job_spec(spec, app, team, "init-base",
-                    ["odoo", "-d", spec.db_name, "-i", "base", "--stop-after-init", "--no-http",
-                     "--without-demo=all"])
+    job = _job_spec(
+        spec,
+        app,
+        team,
+        "init-base",
+        ["odoo", "-d", spec.db_name, "-i", "base", "--stop-after-init", "--no-http", "--without-demo=all"],
+    )
     code, logs = runtime.run_job(app, job)
     if code != 0:
-        raise ExternalCommandError("odoo -i base failed", command="odoo -i base --stop-after-init",
-                                   exit_code=code, output=logs[-6000:])
+        raise ExternalCommandError(
+            "odoo -i base failed",
+            command="odoo -i base --stop-after-init",
+            exit_code=code,
+            output=logs[-6000:],
+        )
 
 
 def _run_sql(db: Database, db_name: str, role: str, password: str, name: str, text: str) -> None:
@@ -197,27 +276,49 @@ def _run_sql(db: Database, db_name: str, role: str, password: str, name: str, te
 
     try:
         with db.connect(db_name, user=role, password=password) as conn:
-            conn.execute(text.encode())  # type: ignore[call-overload]
+            conn.execute(text.encode())
     except psycopg.Error as exc:
-        raise ExternalCommandError(f"sanitize script {name} failed", command=name,
-                                   output=str(exc).strip()) from None
+        raise ExternalCommandError(
+            f"sanitize script {name} failed", command=name, output=str(exc).strip()
+        ) from None
 
 
-def _run_python(app: App, spec: runtime.OdooContainerSpec, team: TeamConfig, role: str,
-                password: str, name: str, code_text: str) -> None:
+def _run_python(
+    app: App,
+    spec: runtime.OdooContainerSpec,
+    team: TeamConfig,
+    role: str,
+    password: str,
+    name: str,
+    code_text: str,
+) -> None:
     script_dir = spec.conf_file.parent / ".sanitize"
     script_dir.mkdir(exist_ok=True)
     try:
         (script_dir / "script.py").write_text(code_text, encoding="utf-8")
         (script_dir / "script.py").chmod(0o644)
-        job = _job_spec(spec, app, team, "sanitize", ["python3", "/mnt/oduflow-sanitize/script.py"],
-                        extra_volumes={str(script_dir): {"bind": "/mnt/oduflow-sanitize", "mode": "ro"}})
-        env = {"ODOO_DB": spec.db_name, "DB_HOST": app.names.db_container, "DB_USER": role,
-               "DB_PASSWORD": password, "DB_PORT": "5432"}
+        job = _job_spec(
+            spec,
+            app,
+            team,
+            "sanitize",
+            ["python3", "/mnt/oduflow-sanitize/script.py"],
+            extra_volumes={str(script_dir): {"bind": "/mnt/oduflow-sanitize", "mode": "ro"}},
+        )
+        env = {
+            "ODOO_DB": spec.db_name,
+            "DB_HOST": app.names.db_container,
+            "DB_USER": role,
+            "DB_PASSWORD": password,
+            "DB_PORT": "5432",
+        }
         exit_code, logs = runtime.run_job(app, job, environment=env)
     finally:
         shutil.rmtree(script_dir, ignore_errors=True)
     if exit_code != 0:
-        raise ExternalCommandError(f"sanitize script {name} failed", command=f"python3 {name}",
-                                   exit_code=exit_code, output=logs[-4000:])
-
+        raise ExternalCommandError(
+            f"sanitize script {name} failed",
+            command=f"python3 {name}",
+            exit_code=exit_code,
+            output=logs[-4000:],
+        )

@@ -20,8 +20,10 @@ from oduflow.state import EnvRecord
 def container_states(app: App, team: TeamConfig) -> dict[str, str]:
     """Container name -> Docker status for the team's environment containers."""
     client = app.docker()
-    return {c.name: c.status for c in client.containers.list(
-        all=True, filters=app.names.instance_filter(role="env", team=team.id))}
+    return {
+        c.name: c.status
+        for c in client.containers.list(all=True, filters=app.names.instance_filter(role="env", team=team.id))
+    }
 
 
 def summarize(app: App, rec: EnvRecord, states: dict[str, str] | None) -> dict[str, Any]:
@@ -33,10 +35,16 @@ def summarize(app: App, rec: EnvRecord, states: dict[str, str] | None) -> dict[s
         status = rec.status
     else:
         status = states.get(name, "missing")
-    return {"branch": rec.branch, "status": status, "url": p.get("url", ""),
-            "template": p.get("template", ""), "odoo_image": p.get("odoo_image", ""),
-            "repo_url": p.get("repo_url", ""), "protected": rec.protected,
-            "container": name}
+    return {
+        "branch": rec.branch,
+        "status": status,
+        "url": p.get("url", ""),
+        "template": p.get("template", ""),
+        "odoo_image": p.get("odoo_image", ""),
+        "repo_url": p.get("repo_url", ""),
+        "protected": rec.protected,
+        "container": name,
+    }
 
 
 def list_environments(app: App, team: TeamConfig) -> list[dict[str, Any]]:
@@ -53,8 +61,7 @@ def list_environments(app: App, team: TeamConfig) -> list[dict[str, Any]]:
 def _container(app: App, env: Env) -> Container:
     c = docker_api.get_container(app.docker(), env.container_name)
     if c is None:
-        raise NotFoundError(f"the container of '{env.branch}' is missing; rebuild_environment "
-                            "recreates it")
+        raise NotFoundError(f"the container of '{env.branch}' is missing; rebuild_environment recreates it")
     return c
 
 
@@ -106,8 +113,9 @@ def restart_environment(app: App, team: TeamConfig, branch: str) -> dict[str, An
     return {"branch": env.branch, "status": "running", "url": env.params.url}
 
 
-def rebuild_environment(app: App, team: TeamConfig, branch: str,
-                        progress: Progress = no_progress) -> dict[str, Any]:
+def rebuild_environment(
+    app: App, team: TeamConfig, branch: str, progress: Progress = no_progress
+) -> dict[str, Any]:
     """Recreate the container from the image (dependencies re-checked); DB and filestore kept."""
     env = get_env(app, team, branch)
     client = app.docker()
@@ -121,8 +129,9 @@ def rebuild_environment(app: App, team: TeamConfig, branch: str,
     spec = container_spec(app, env, run_image, route)
     container = runtime.create_container(app, spec)
     _start(app, env, container)
-    app.store.update_env(team.id, env.branch, params={**p.to_dict(), "run_image": run_image,
-                                                     "url": route.url})
+    app.store.update_env(
+        team.id, env.branch, params={**p.to_dict(), "run_image": run_image, "url": route.url}
+    )
     return {"branch": env.branch, "status": "running", "url": route.url, "image": run_image}
 
 
@@ -131,15 +140,23 @@ def container_spec(app: App, env: Env, run_image: str, route: Route) -> runtime.
     names = app.names
     team = env.paths.team
     return runtime.OdooContainerSpec(
-        name=env.container_name, image=run_image, conf_file=env.paths.conf, repo_dir=env.paths.repo,
-        filestore_dir=env.filestore(app).merged, sessions_dir=env.paths.sessions, db_name=p.db_name,
-        labels=names.labels("env", team.id, env=env.paths.slug, template=p.template,
-                            image=p.odoo_image) | {"oduflow.repo": p.repo_url} | dict(route.labels),
-        ports=route.ports)
+        name=env.container_name,
+        image=run_image,
+        conf_file=env.paths.conf,
+        repo_dir=env.paths.repo,
+        filestore_dir=env.filestore(app).merged,
+        sessions_dir=env.paths.sessions,
+        db_name=p.db_name,
+        labels=names.labels("env", team.id, env=env.paths.slug, template=p.template, image=p.odoo_image)
+        | {"oduflow.repo": p.repo_url}
+        | dict(route.labels),
+        ports=route.ports,
+    )
 
 
-def delete_environment(app: App, team: TeamConfig, branch: str,
-                       progress: Progress = no_progress) -> dict[str, Any]:
+def delete_environment(
+    app: App, team: TeamConfig, branch: str, progress: Progress = no_progress
+) -> dict[str, Any]:
     """Remove container, filestore, database, role, route and workspace. Refused when protected.
 
     Every part is attempted; if one fails the environment stays listed (status
@@ -191,13 +208,17 @@ def _stats(container: Container) -> dict[str, Any]:
     s = container.stats(stream=False)
     cpu = s.get("cpu_stats", {})
     pre = s.get("precpu_stats", {})
-    cpu_delta = cpu.get("cpu_usage", {}).get("total_usage", 0) - pre.get("cpu_usage", {}).get("total_usage", 0)
+    cpu_delta = cpu.get("cpu_usage", {}).get("total_usage", 0) - pre.get("cpu_usage", {}).get(
+        "total_usage", 0
+    )
     sys_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
     ncpu = cpu.get("online_cpus") or 1
     mem = s.get("memory_stats", {})
-    return {"cpu_percent": round(cpu_delta / sys_delta * ncpu * 100, 2) if sys_delta > 0 else 0.0,
-            "memory_mb": round(mem.get("usage", 0) / 2**20, 1),
-            "memory_limit_mb": round(mem.get("limit", 0) / 2**20, 1)}
+    return {
+        "cpu_percent": round(cpu_delta / sys_delta * ncpu * 100, 2) if sys_delta > 0 else 0.0,
+        "memory_mb": round(mem.get("usage", 0) / 2**20, 1),
+        "memory_limit_mb": round(mem.get("limit", 0) / 2**20, 1),
+    }
 
 
 def get_environment_info(app: App, team: TeamConfig, branch: str) -> dict[str, Any]:
@@ -206,10 +227,16 @@ def get_environment_info(app: App, team: TeamConfig, branch: str) -> dict[str, A
     c = docker_api.get_container(app.docker(), env.container_name)
     info = summarize(app, env.record, {c.name: c.status} if c else {})
     info.update(env.params.public())
-    info.update({"workspace": str(env.paths.workspace), "container_status": c.status if c else "missing",
-                 "filestore_healthy": app.hooks.storage(env.params.storage).is_healthy(env.filestore(app))
-                 if env.params.storage else False,
-                 "created_at": env.record.created_at})
+    info.update(
+        {
+            "workspace": str(env.paths.workspace),
+            "container_status": c.status if c else "missing",
+            "filestore_healthy": app.hooks.storage(env.params.storage).is_healthy(env.filestore(app))
+            if env.params.storage
+            else False,
+            "created_at": env.record.created_at,
+        }
+    )
     if c is not None:
         info["stats"] = _stats(c)
     return info

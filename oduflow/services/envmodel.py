@@ -112,8 +112,14 @@ def get_env(app: App, team: TeamConfig, branch: str) -> Env:
     if rec is None:
         rec = app.store.get_env_by_slug(team.id, branch_slug(branch))
     if rec is None:
-        raise NotFoundError(f"no environment for branch '{branch}' (list_environments shows "
-                            "the existing ones; create_environment makes one)")
+        raise NotFoundError(
+            f"no environment for branch '{branch}' (list_environments shows "
+            "the existing ones; create_environment makes one)"
+        )
     params = EnvParams.from_dict(rec.params)
-    return Env(record=rec, params=params, paths=env_paths(app, team, rec.slug),
-               container_name=app.names.env_container(team.id, rec.slug))
+    return Env(
+        record=rec,
+        params=params,
+        paths=env_paths(app, team, rec.slug),
+        container_name=app.names.env_container(team.id, rec.slug),
+    )

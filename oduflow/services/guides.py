@@ -39,8 +39,9 @@ def list_guides(app: App, team: TeamConfig) -> list[dict[str, object]]:
     for folder, source in ((team_dir, "team"), (bundled, "bundled")):
         if folder.is_dir():
             for path in sorted(folder.glob("*.md")):
-                seen.setdefault(path.name, {"filename": path.name, "source": source,
-                                            "size": path.stat().st_size})
+                seen.setdefault(
+                    path.name, {"filename": path.name, "source": source, "size": path.stat().st_size}
+                )
     return sorted(seen.values(), key=lambda g: str(g["filename"]))
 
 
@@ -49,8 +50,9 @@ def normalize_version(version: str | int | float) -> int:
     match = re.search(r"(\d{2})(?:\.\d+)?", str(version))
     major = int(match.group(1)) if match else -1
     if major not in SUPPORTED_VERSIONS:
-        raise ValidationError(f"no guide for Odoo version {version!r}; supported: "
-                              f"{', '.join(map(str, SUPPORTED_VERSIONS))}")
+        raise ValidationError(
+            f"no guide for Odoo version {version!r}; supported: {', '.join(map(str, SUPPORTED_VERSIONS))}"
+        )
     return major
 
 

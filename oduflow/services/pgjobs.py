@@ -26,12 +26,22 @@ def _run(app: App, argv: list[str], directory: Path, *, timeout: int | None = No
         pgpass.write_text(f"{app.names.db_container}:5432:*:{cfg.user}:{cfg.password}\n")
         pgpass.chmod(0o600)
         container = client.containers.create(
-            cfg.image, entrypoint=[argv[0]], command=argv[1:], user="root",
-            environment={"PGPASSFILE": "/run/oduflow/pgpass", "PGHOST": app.names.db_container,
-                         "PGUSER": cfg.user},
-            volumes={str(directory): {"bind": DUMP_MOUNT, "mode": "rw"},
-                     str(secrets_dir): {"bind": "/run/oduflow", "mode": "ro"}},
-            network=app.names.network, labels=app.names.labels("pg-job"))
+            cfg.image,
+            entrypoint=[argv[0]],
+            command=argv[1:],
+            user="root",
+            environment={
+                "PGPASSFILE": "/run/oduflow/pgpass",
+                "PGHOST": app.names.db_container,
+                "PGUSER": cfg.user,
+            },
+            volumes={
+                str(directory): {"bind": DUMP_MOUNT, "mode": "rw"},
+                str(secrets_dir): {"bind": "/run/oduflow", "mode": "ro"},
+            },
+            network=app.names.network,
+            labels=app.names.labels("pg-job"),
+        )
         try:
             container.start()
             result = docker_api.wait_healthy_exit(container, timeout or app.config.limits.command_timeout)
@@ -42,8 +52,9 @@ def _run(app: App, argv: list[str], directory: Path, *, timeout: int | None = No
         shutil.rmtree(secrets_dir, ignore_errors=True)
     code = int(result.get("StatusCode", -1))
     if code != 0:
-        raise ExternalCommandError(f"{argv[0]} failed", command=" ".join(argv), exit_code=code,
-                                   output=logs[-6000:])
+        raise ExternalCommandError(
+            f"{argv[0]} failed", command=" ".join(argv), exit_code=code, output=logs[-6000:]
+        )
     return logs
 
 
@@ -52,8 +63,20 @@ def dump(app: App, db_name: str, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp_name = f".{dest.name}.partial"
     try:
-        _run(app, ["pg_dump", "-Fc", "--no-owner", "--no-privileges", "-d", db_name,
-                   "-f", f"{DUMP_MOUNT}/{tmp_name}"], dest.parent)
+        _run(
+            app,
+            [
+                "pg_dump",
+                "-Fc",
+                "--no-owner",
+                "--no-privileges",
+                "-d",
+                db_name,
+                "-f",
+                f"{DUMP_MOUNT}/{tmp_name}",
+            ],
+            dest.parent,
+        )
         (dest.parent / tmp_name).replace(dest)
     finally:
         (dest.parent / tmp_name).unlink(missing_ok=True)

@@ -46,8 +46,9 @@ class OdooConf:
     db_port: int = 5432
 
 
-def render_conf(template_text: str, conf: OdooConf, *, admin_passwd: str | None = None,
-                addons_path: str = ADDONS_PATH) -> str:
+def render_conf(
+    template_text: str, conf: OdooConf, *, admin_passwd: str | None = None, addons_path: str = ADDONS_PATH
+) -> str:
     """The final ``odoo.conf``: the template's settings plus the forced connection keys."""
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
@@ -120,22 +121,36 @@ def dependency_image(app: App, image: str, repo_dir: Path, progress: Progress = 
     for step in steps:
         progress(f"dependencies: {step.name}")
         container = client.containers.create(
-            current, entrypoint=list(step.argv[:1]), command=list(step.argv[1:]), user="root",
+            current,
+            entrypoint=list(step.argv[:1]),
+            command=list(step.argv[1:]),
+            user="root",
             volumes={str(repo_dir): {"bind": "/mnt/repo", "mode": "ro"}},
-            labels=app.names.labels("deps-build"))
+            labels=app.names.labels("deps-build"),
+        )
         try:
             container.start()
             result = docker_api.wait_healthy_exit(container, app.config.limits.command_timeout)
             if result.get("StatusCode") != 0:
                 logs = container.logs(tail=60).decode(errors="replace")
-                raise ExternalCommandError(f"installing {step.name} failed", command=" ".join(step.argv),
-                                           exit_code=int(result.get("StatusCode", -1)), output=logs)
+                raise ExternalCommandError(
+                    f"installing {step.name} failed",
+                    command=" ".join(step.argv),
+                    exit_code=int(result.get("StatusCode", -1)),
+                    output=logs,
+                )
             base = client.images.get(image).attrs.get("Config") or {}
             committed = container.commit(
-                repository=tag.split(":")[0], tag=tag.split(":")[1],
-                conf={"Entrypoint": base.get("Entrypoint"), "Cmd": base.get("Cmd"),
-                      "User": base.get("User") or "", "WorkingDir": base.get("WorkingDir") or "",
-                      "Labels": {**(base.get("Labels") or {}), **app.names.labels("deps-image")}})
+                repository=tag.split(":")[0],
+                tag=tag.split(":")[1],
+                conf={
+                    "Entrypoint": base.get("Entrypoint"),
+                    "Cmd": base.get("Cmd"),
+                    "User": base.get("User") or "",
+                    "WorkingDir": base.get("WorkingDir") or "",
+                    "Labels": {**(base.get("Labels") or {}), **app.names.labels("deps-image")},
+                },
+            )
             current = committed.id
         finally:
             container.remove(force=True)
@@ -164,8 +179,7 @@ class OdooContainerSpec:
         if self.repo_dir is not None:
             vols[str(self.repo_dir)] = {"bind": ADDONS_PATH, "mode": "rw"}
         if self.filestore_dir is not None:
-            vols[str(self.filestore_dir)] = {"bind": f"{DATA_DIR}/filestore/{self.db_name}",
-                                             "mode": "rw"}
+            vols[str(self.filestore_dir)] = {"bind": f"{DATA_DIR}/filestore/{self.db_name}", "mode": "rw"}
         if self.sessions_dir is not None:
             vols[str(self.sessions_dir)] = {"bind": f"{DATA_DIR}/sessions", "mode": "rw"}
         vols.update(self.extra_volumes)
@@ -176,28 +190,47 @@ def create_container(app: App, spec: OdooContainerSpec, *, restart: bool = True)
     client = app.docker()
     try:
         return client.containers.create(
-            spec.image, name=spec.name, command=spec.command, volumes=spec.volumes(),
-            labels=spec.labels, ports=dict(spec.ports), network=app.names.network,
+            spec.image,
+            name=spec.name,
+            command=spec.command,
+            volumes=spec.volumes(),
+            labels=spec.labels,
+            ports=dict(spec.ports),
+            network=app.names.network,
             restart_policy={"Name": "unless-stopped"} if restart else None,
-            stop_signal="SIGTERM")
+            stop_signal="SIGTERM",
+        )
     except docker.errors.ImageNotFound:
         raise PrerequisiteNotMetError(f"image '{spec.image}' not found") from None
     except docker.errors.APIError as exc:
-        raise ExternalCommandError(f"cannot create container {spec.name}",
-                                   command="docker create", output=str(exc.explanation)) from None
+        raise ExternalCommandError(
+            f"cannot create container {spec.name}", command="docker create", output=str(exc.explanation)
+        ) from None
 
 
-def run_job(app: App, spec: OdooContainerSpec, *, timeout: int | None = None,
-            environment: Mapping[str, str] | None = None) -> tuple[int, str]:
+def run_job(
+    app: App,
+    spec: OdooContainerSpec,
+    *,
+    timeout: int | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> tuple[int, str]:
     """Run a one-off Odoo container to completion; returns (exit code, logs). Always removed."""
     client = app.docker()
     try:
         container = client.containers.create(
-            spec.image, name=spec.name, command=spec.command, volumes=spec.volumes(),
-            labels=spec.labels, network=app.names.network, environment=dict(environment or {}))
+            spec.image,
+            name=spec.name,
+            command=spec.command,
+            volumes=spec.volumes(),
+            labels=spec.labels,
+            network=app.names.network,
+            environment=dict(environment or {}),
+        )
     except docker.errors.APIError as exc:
-        raise ExternalCommandError(f"cannot create job container {spec.name}",
-                                   command="docker create", output=str(exc.explanation)) from None
+        raise ExternalCommandError(
+            f"cannot create job container {spec.name}", command="docker create", output=str(exc.explanation)
+        ) from None
     try:
         container.start()
         result = docker_api.wait_healthy_exit(container, timeout or app.config.limits.command_timeout)
@@ -227,9 +260,12 @@ def wait_ready(app: App, container: Container, db_name: str, timeout: int | None
         container.reload()
         if container.status in ("exited", "dead"):
             logs = container.logs(tail=80).decode(errors="replace")
-            raise ExternalCommandError(f"Odoo exited before serving database '{db_name}'",
-                                       command="odoo", exit_code=container.attrs["State"].get("ExitCode"),
-                                       output=logs)
+            raise ExternalCommandError(
+                f"Odoo exited before serving database '{db_name}'",
+                command="odoo",
+                exit_code=container.attrs["State"].get("ExitCode"),
+                output=logs,
+            )
         ip = container_ip(app, container)
         if ip:
             url = f"http://{ip}:{ODOO_PORT}/web/login?db={db_name}"
@@ -244,6 +280,8 @@ def wait_ready(app: App, container: Container, db_name: str, timeout: int | None
                 last = str(getattr(exc, "reason", exc))
         time.sleep(0.3)
     logs = container.logs(tail=60).decode(errors="replace")
-    raise ExternalCommandError(f"Odoo did not serve database '{db_name}' within {timeout} s "
-                               f"(last answer: {last or 'none'})", command="GET /web/login",
-                               output=logs)
+    raise ExternalCommandError(
+        f"Odoo did not serve database '{db_name}' within {timeout} s (last answer: {last or 'none'})",
+        command="GET /web/login",
+        output=logs,
+    )

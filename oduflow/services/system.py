@@ -28,8 +28,12 @@ class Report:
     removed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "existing": self.existing, "removed": self.removed,
-                "changed": bool(self.created or self.removed)}
+        return {
+            "created": self.created,
+            "existing": self.existing,
+            "removed": self.removed,
+            "changed": bool(self.created or self.removed),
+        }
 
 
 def _copy_if_missing(src: Path, dest: Path, report: Report, mode: int = 0o644) -> None:
@@ -98,16 +102,25 @@ def _ensure_db(app: App, report: Report, progress: Progress) -> None:
         report.created.append(f"volume {volume}")
     progress(f"starting {name}")
     client.containers.run(
-        image, name=name, detach=True,
+        image,
+        name=name,
+        detach=True,
         command=["postgres", "-c", f"config_file={PG_CONF_IN_CONTAINER}"],
-        environment={"POSTGRES_USER": app.config.database.user,
-                     "POSTGRES_PASSWORD": app.config.database.password,
-                     "POSTGRES_DB": "postgres"},
-        volumes={volume: {"bind": "/var/lib/postgresql/data", "mode": "rw"},
-                 str(conf): {"bind": PG_CONF_IN_CONTAINER, "mode": "ro"}},
+        environment={
+            "POSTGRES_USER": app.config.database.user,
+            "POSTGRES_PASSWORD": app.config.database.password,
+            "POSTGRES_DB": "postgres",
+        },
+        volumes={
+            volume: {"bind": "/var/lib/postgresql/data", "mode": "rw"},
+            str(conf): {"bind": PG_CONF_IN_CONTAINER, "mode": "ro"},
+        },
         ports={"5432/tcp": ("127.0.0.1", None)},
-        network=app.names.network, labels=app.names.labels("db"),
-        restart_policy={"Name": "unless-stopped"}, shm_size="256m")
+        network=app.names.network,
+        labels=app.names.labels("db"),
+        restart_policy={"Name": "unless-stopped"},
+        shm_size="256m",
+    )
     report.created.append(f"container {name}")
 
 
@@ -136,8 +149,7 @@ def init(app: App, progress: Progress = no_progress) -> dict[str, Any]:
 
 def environment_containers(app: App) -> list[str]:
     client = app.docker()
-    return [c.name for c in client.containers.list(
-        all=True, filters=app.names.instance_filter(role="env"))]
+    return [c.name for c in client.containers.list(all=True, filters=app.names.instance_filter(role="env"))]
 
 
 def destroy(app: App, progress: Progress = no_progress) -> dict[str, Any]:
@@ -145,8 +157,10 @@ def destroy(app: App, progress: Progress = no_progress) -> dict[str, Any]:
     envs = [f"{e.team}/{e.branch}" for e in app.store.list_envs()]
     envs += [n for n in environment_containers(app) if n not in envs]
     if envs:
-        raise ConflictError(f"{len(envs)} environment(s) still exist ({', '.join(envs[:10])}): "
-                            "delete them first (delete_environment)")
+        raise ConflictError(
+            f"{len(envs)} environment(s) still exist ({', '.join(envs[:10])}): "
+            "delete them first (delete_environment)"
+        )
     report = Report()
     client = app.docker()
     app.router.destroy_infrastructure()
@@ -170,6 +184,8 @@ def system_status(app: App) -> dict[str, Any]:
     """Whether the shared infrastructure exists and runs."""
     client = app.docker()
     db = docker_api.get_container(client, app.names.db_container)
-    return {"network": bool(client.networks.list(names=[app.names.network])),
-            "database": db.status if db else "missing",
-            "data_dir": str(app.data_dir)}
+    return {
+        "network": bool(client.networks.list(names=[app.names.network])),
+        "database": db.status if db else "missing",
+        "data_dir": str(app.data_dir),
+    }

@@ -60,14 +60,19 @@ def list_templates(app: App, team: TeamConfig) -> list[dict[str, Any]]:
         else:
             status = "NO DUMP"
         filestore = directory / "filestore"
-        out.append({
-            "name": directory.name, "status": status, "database": db_name,
-            "dump": dump.name if dump else None,
-            "dump_mb": round(dump.stat().st_size / 2**20, 2) if dump else 0,
-            "filestore_mb": round(dir_size(filestore) / 2**20, 2) if filestore.is_dir() else 0,
-            "storage": meta.storage_backend, "metadata": meta.to_dict(),
-            **({"error": db_error} if db_error else {}),
-        })
+        out.append(
+            {
+                "name": directory.name,
+                "status": status,
+                "database": db_name,
+                "dump": dump.name if dump else None,
+                "dump_mb": round(dump.stat().st_size / 2**20, 2) if dump else 0,
+                "filestore_mb": round(dir_size(filestore) / 2**20, 2) if filestore.is_dir() else 0,
+                "storage": meta.storage_backend,
+                "metadata": meta.to_dict(),
+                **({"error": db_error} if db_error else {}),
+            }
+        )
     return out
 
 
@@ -96,8 +101,9 @@ def _replace_template_db(app: App, team: TeamConfig, name: str, build_db: str) -
     target = app.names.template_db(team.id, name)
     db.terminate(build_db)
     db.drop(target)
-    db.query(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(build_db),
-                                                              sql.Identifier(target)))
+    db.query(
+        sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(build_db), sql.Identifier(target))
+    )
     db.set_template(target, True)
 
 
@@ -112,8 +118,9 @@ def _update_metadata(app: App, directory: Path, **values: Any) -> TemplateMetada
     return meta
 
 
-def reload_template(app: App, team: TeamConfig, name: str, dump_path: str | None = None,
-                    progress: Progress = no_progress) -> dict[str, Any]:
+def reload_template(
+    app: App, team: TeamConfig, name: str, dump_path: str | None = None, progress: Progress = no_progress
+) -> dict[str, Any]:
     """(Re)load the template database of ``name`` from its dump (or from ``dump_path``).
 
     All or nothing: the new database is built aside and swapped in only when the load
@@ -151,8 +158,13 @@ def reload_template(app: App, team: TeamConfig, name: str, dump_path: str | None
             (directory / old).unlink(missing_ok=True)
         staged.replace(directory / f"dump{kind}")
     meta = _update_metadata(app, directory)
-    return {"template": name, "database": app.names.template_db(team.id, name), "status": "ready",
-            "dump": f"dump{kind}", "metadata": meta.to_dict()}
+    return {
+        "template": name,
+        "database": app.names.template_db(team.id, name),
+        "status": "ready",
+        "dump": f"dump{kind}",
+        "metadata": meta.to_dict(),
+    }
 
 
 def delete_template(app: App, team: TeamConfig, name: str) -> dict[str, Any]:
@@ -162,11 +174,15 @@ def delete_template(app: App, team: TeamConfig, name: str) -> dict[str, Any]:
     the template editor runs.
     """
     directory = get_template_dir(app, team, name)
-    users = [e.branch for e in app.store.list_envs(team.id)
-             if e.params.get("template") == name and e.params.get("storage") == "overlay"]
+    users = [
+        e.branch
+        for e in app.store.list_envs(team.id)
+        if e.params.get("template") == name and e.params.get("storage") == "overlay"
+    ]
     if users:
-        raise ConflictError(f"template '{name}' is the filestore base of environment(s) "
-                            f"{', '.join(users)}: delete them first")
+        raise ConflictError(
+            f"template '{name}' is the filestore base of environment(s) {', '.join(users)}: delete them first"
+        )
     if app.store.get(team.id, "template_editor", name):
         raise ConflictError(f"template '{name}' is open in the template editor: run template-down first")
     db = app.db()

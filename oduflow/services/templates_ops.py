@@ -31,8 +31,14 @@ def _superuser_conf(app: App, db_name: str, directory: Path) -> Path:
     cfg = app.config.database
     text, _ = runtime.conf_template(app, None)
     conf = directory / "odoo.conf"
-    conf.write_text(runtime.render_conf(text, runtime.OdooConf(
-        db_host=app.names.db_container, db_user=cfg.user, db_password=cfg.password, db_name=db_name)))
+    conf.write_text(
+        runtime.render_conf(
+            text,
+            runtime.OdooConf(
+                db_host=app.names.db_container, db_user=cfg.user, db_password=cfg.password, db_name=db_name
+            ),
+        )
+    )
     conf.chmod(0o644)
     return conf
 
@@ -48,22 +54,30 @@ def _modules_arg(modules: str) -> str:
 def odoo_version(app: App, image: str) -> str:
     client = app.docker()
     try:
-        out = client.containers.run(image, entrypoint=["odoo", "--version"], remove=True,
-                                    network_disabled=True).decode(errors="replace")
+        out = client.containers.run(
+            image, entrypoint=["odoo", "--version"], remove=True, network_disabled=True
+        ).decode(errors="replace")
     except Exception:  # noqa: BLE001 - version is informative only
         return ""
     return out.strip().rsplit(" ", 1)[-1]
 
 
-def init_template(app: App, team: TeamConfig, odoo_image: str, template_name: str = "default",
-                  modules: str = "base", force: bool = False,
-                  progress: Progress = no_progress) -> dict[str, Any]:
+def init_template(
+    app: App,
+    team: TeamConfig,
+    odoo_image: str,
+    template_name: str = "default",
+    modules: str = "base",
+    force: bool = False,
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
     """Generate a clean template: a fresh database with ``modules`` installed, dumped and loaded."""
     validate_template_name(template_name)
     directory = template_dir(templates_root(app, team), template_name)
     if not force and (dump_file(directory) or (directory / "filestore").exists()):
-        raise ConflictError(f"template '{template_name}' already has a dump or filestore; "
-                            "use --force to overwrite it")
+        raise ConflictError(
+            f"template '{template_name}' already has a dump or filestore; use --force to overwrite it"
+        )
     mods = _modules_arg(modules)
     client = app.docker()
     docker_api.ensure_image(client, odoo_image)
@@ -82,15 +96,20 @@ def init_template(app: App, team: TeamConfig, odoo_image: str, template_name: st
         filestore.mkdir()
         chown_tree(filestore, uid, gid)
         job = runtime.OdooContainerSpec(
-            name=app.names.job_container(team.id, f"init-template-{template_name}"), image=odoo_image,
-            conf_file=_superuser_conf(app, build, work), repo_dir=None, filestore_dir=filestore,
-            db_name=build, labels=app.names.labels("job", team.id),
-            command=["odoo", "-d", build, "-i", mods, "--stop-after-init", "--no-http",
-                     "--without-demo=all"])
+            name=app.names.job_container(team.id, f"init-template-{template_name}"),
+            image=odoo_image,
+            conf_file=_superuser_conf(app, build, work),
+            repo_dir=None,
+            filestore_dir=filestore,
+            db_name=build,
+            labels=app.names.labels("job", team.id),
+            command=["odoo", "-d", build, "-i", mods, "--stop-after-init", "--no-http", "--without-demo=all"],
+        )
         code, logs = runtime.run_job(app, job)
         if code != 0:
-            raise ExternalCommandError(f"odoo -i {mods} failed", command="odoo -i", exit_code=code,
-                                       output=logs[-6000:])
+            raise ExternalCommandError(
+                f"odoo -i {mods} failed", command="odoo -i", exit_code=code, output=logs[-6000:]
+            )
         steps.begin("dump database")
         pgjobs.dump(app, build, work / "dump.pgdump")
         steps.begin("install template")
@@ -101,10 +120,19 @@ def init_template(app: App, team: TeamConfig, odoo_image: str, template_name: st
         (work / "dump.pgdump").replace(directory / "dump.pgdump")
         filestore.replace(directory / "filestore")
         _replace_template_db(app, team, template_name, build)
-    meta = _update_metadata(app, directory, odoo_image=odoo_image, modules=mods.split(","),
-                            odoo_version=odoo_version(app, odoo_image))
-    return {"template": template_name, "status": "ready", "modules": mods.split(","),
-            "metadata": meta.to_dict()}
+    meta = _update_metadata(
+        app,
+        directory,
+        odoo_image=odoo_image,
+        modules=mods.split(","),
+        odoo_version=odoo_version(app, odoo_image),
+    )
+    return {
+        "template": template_name,
+        "status": "ready",
+        "modules": mods.split(","),
+        "metadata": meta.to_dict(),
+    }
 
 
 # --- template editor ------------------------------------------------------------------------
@@ -112,8 +140,9 @@ def _editor_request(team: TeamConfig, name: str) -> RouteRequest:
     return RouteRequest(team=team, owner=f"template:{name}", slug=f"template-{name}")
 
 
-def template_up(app: App, team: TeamConfig, template_name: str, odoo_image: str = "",
-                progress: Progress = no_progress) -> dict[str, Any]:
+def template_up(
+    app: App, team: TeamConfig, template_name: str, odoo_image: str = "", progress: Progress = no_progress
+) -> dict[str, Any]:
     """Serve the template database itself (no copy) so that it can be edited in a browser."""
     directory = get_template_dir(app, team, template_name)
     from oduflow.services.templates_meta import read_metadata
@@ -144,21 +173,32 @@ def template_up(app: App, team: TeamConfig, template_name: str, odoo_image: str 
         editor_dir.mkdir(exist_ok=True)
         steps.undo(lambda: shutil.rmtree(editor_dir, ignore_errors=True))
         spec = runtime.OdooContainerSpec(
-            name=name, image=image, conf_file=_superuser_conf(app, tdb, editor_dir), repo_dir=None,
-            filestore_dir=filestore, db_name=tdb, ports=route.ports,
-            labels=app.names.labels("template-editor", team.id, template=template_name) | dict(route.labels))
+            name=name,
+            image=image,
+            conf_file=_superuser_conf(app, tdb, editor_dir),
+            repo_dir=None,
+            filestore_dir=filestore,
+            db_name=tdb,
+            ports=route.ports,
+            labels=app.names.labels("template-editor", team.id, template=template_name) | dict(route.labels),
+        )
         steps.begin("start Odoo")
         container = runtime.create_container(app, spec, restart=False)
         steps.undo(lambda: docker_api.remove_container(app.docker(), name))
         container.start()
         runtime.wait_ready(app, container, tdb)
         app.store.put(team.id, EDITOR, template_name, {"url": route.url, "image": image})
-    return {"template": template_name, "url": route.url, "database": tdb,
-            "next": f"oduflow template-down --template-name {template_name}"}
+    return {
+        "template": template_name,
+        "url": route.url,
+        "database": tdb,
+        "next": f"oduflow template-down --template-name {template_name}",
+    }
 
 
-def template_down(app: App, team: TeamConfig, template_name: str,
-                  progress: Progress = no_progress) -> dict[str, Any]:
+def template_down(
+    app: App, team: TeamConfig, template_name: str, progress: Progress = no_progress
+) -> dict[str, Any]:
     """Stop the template editor, dump the edited database and make it a template again."""
     directory = get_template_dir(app, team, template_name)
     if not app.store.get(team.id, EDITOR, template_name):
@@ -174,5 +214,9 @@ def template_down(app: App, team: TeamConfig, template_name: str,
     shutil.rmtree(directory / ".editor", ignore_errors=True)
     app.store.delete(team.id, EDITOR, template_name)
     _update_metadata(app, directory)
-    return {"template": template_name, "status": "ready", "dump": "dump.pgdump",
-            "filestore_mb": round(dir_size(directory / "filestore") / 2**20, 2)}
+    return {
+        "template": template_name,
+        "status": "ready",
+        "dump": "dump.pgdump",
+        "filestore_mb": round(dir_size(directory / "filestore") / 2**20, 2),
+    }

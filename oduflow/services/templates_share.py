@@ -21,8 +21,8 @@ from oduflow.fsutil import dir_size, rmtree
 from oduflow.naming import fit, validate_template_name
 from oduflow.rollback import Steps
 from oduflow.services import pgjobs
-from oduflow.services.envmodel import get_env
 from oduflow.services.environments import ensure_filestore
+from oduflow.services.envmodel import get_env
 from oduflow.services.templates import (
     _replace_template_db,
     _update_metadata,
@@ -32,8 +32,13 @@ from oduflow.services.templates import (
 from oduflow.services.templates_meta import DUMP_FILES, dump_file, read_metadata, template_dir, write_metadata
 
 
-def save_as_template(app: App, team: TeamConfig, branch_name: str, template_name: str = "default",
-                     progress: Progress = no_progress) -> dict[str, Any]:
+def save_as_template(
+    app: App,
+    team: TeamConfig,
+    branch_name: str,
+    template_name: str = "default",
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
     """Make the environment's database and filestore the new baseline of ``template_name``.
 
     Destructive for other environments built on that template with an overlay
@@ -67,8 +72,11 @@ def save_as_template(app: App, team: TeamConfig, branch_name: str, template_name
         steps.begin("swap the template")
         directory.mkdir(parents=True, exist_ok=True)
         old_meta = read_metadata(directory)
-        dependants = [e for e in app.store.list_envs(team.id)
-                      if e.params.get("template") == template_name and e.params.get("storage") == "overlay"]
+        dependants = [
+            e
+            for e in app.store.list_envs(team.id)
+            if e.params.get("template") == template_name and e.params.get("storage") == "overlay"
+        ]
         steps.commit()  # from here on the old template is being replaced: no rollback
     stopped = []
     for rec in dependants:
@@ -92,10 +100,19 @@ def save_as_template(app: App, team: TeamConfig, branch_name: str, template_name
         ensure_filestore(app, dep)
     for c in stopped:
         c.start()
-    meta = _update_metadata(app, directory, odoo_image=old_meta.odoo_image or env.params.odoo_image,
-                            repo_url=old_meta.repo_url or env.params.repo_url)
-    return {"template": template_name, "from_branch": env.branch, "status": "ready",
-            "reset_environments": [r.branch for r in dependants], "metadata": meta.to_dict()}
+    meta = _update_metadata(
+        app,
+        directory,
+        odoo_image=old_meta.odoo_image or env.params.odoo_image,
+        repo_url=old_meta.repo_url or env.params.repo_url,
+    )
+    return {
+        "template": template_name,
+        "from_branch": env.branch,
+        "status": "ready",
+        "reset_environments": [r.branch for r in dependants],
+        "metadata": meta.to_dict(),
+    }
 
 
 # --- import from a running Odoo ----------------------------------------------------------------
@@ -106,8 +123,9 @@ def _jsonrpc(url: str, params: dict[str, Any], timeout: int = 30) -> Any:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - http(s) checked
             data = json.loads(resp.read())
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise ExternalCommandError(f"cannot reach {url}", command=f"POST {url}",
-                                   output=str(getattr(exc, "reason", exc))) from None
+        raise ExternalCommandError(
+            f"cannot reach {url}", command=f"POST {url}", output=str(getattr(exc, "reason", exc))
+        ) from None
     if "error" in data:
         message = data["error"].get("data", {}).get("message") or data["error"].get("message")
         raise ExternalCommandError(f"Odoo refused {url}", command=f"POST {url}", output=str(message))
@@ -122,9 +140,15 @@ def _safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
     archive.extractall(dest)
 
 
-def import_template_from_odoo(app: App, team: TeamConfig, odoo_url: str, master_pwd: str,
-                              template_name: str = "default", db_name: str = "",
-                              progress: Progress = no_progress) -> dict[str, Any]:
+def import_template_from_odoo(
+    app: App,
+    team: TeamConfig,
+    odoo_url: str,
+    master_pwd: str,
+    template_name: str = "default",
+    db_name: str = "",
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
     """Download a backup from a running Odoo's database manager and load it as a template."""
     validate_template_name(template_name)
     base = odoo_url.rstrip("/")
@@ -138,33 +162,48 @@ def import_template_from_odoo(app: App, team: TeamConfig, odoo_url: str, master_
     if not db_name:
         dbs = _jsonrpc(f"{base}/jsonrpc", {"service": "db", "method": "list", "args": []}) or []
         if len(dbs) != 1:
-            raise ValidationError(f"the server has {len(dbs)} databases ({', '.join(dbs) or 'none'}): "
-                                  "pass db_name")
+            raise ValidationError(
+                f"the server has {len(dbs)} databases ({', '.join(dbs) or 'none'}): pass db_name"
+            )
         db_name = dbs[0]
     staging = Path(tempfile.mkdtemp(prefix=".import-", dir=templates_root(app, team)))
     try:
         progress(f"downloading the backup of '{db_name}'")
-        form = urllib.parse.urlencode({"master_pwd": master_pwd, "name": db_name,
-                                       "backup_format": "zip"}).encode()
+        form = urllib.parse.urlencode(
+            {"master_pwd": master_pwd, "name": db_name, "backup_format": "zip"}
+        ).encode()
         archive_path = staging / "backup.zip"
         try:
-            with urllib.request.urlopen(f"{base}/web/database/backup", data=form,  # noqa: S310
-                                        timeout=3600) as resp, archive_path.open("wb") as out:
+            with (
+                urllib.request.urlopen(
+                    f"{base}/web/database/backup",
+                    data=form,  # noqa: S310
+                    timeout=3600,
+                ) as resp,
+                archive_path.open("wb") as out,
+            ):
                 shutil.copyfileobj(resp, out, 1 << 20)
         except urllib.error.HTTPError as exc:
-            raise ExternalCommandError("backup download failed (wrong master password or database "
-                                       "manager disabled?)", command="POST /web/database/backup",
-                                       exit_code=exc.code) from None
+            raise ExternalCommandError(
+                "backup download failed (wrong master password or database manager disabled?)",
+                command="POST /web/database/backup",
+                exit_code=exc.code,
+            ) from None
         if not zipfile.is_zipfile(archive_path):
-            raise ExternalCommandError("the server did not return a backup zip (wrong master password, "
-                                       "or list_db disabled?)", command="POST /web/database/backup")
+            raise ExternalCommandError(
+                "the server did not return a backup zip (wrong master password, or list_db disabled?)",
+                command="POST /web/database/backup",
+            )
         extracted = staging / "content"
         with zipfile.ZipFile(archive_path) as archive:
             _safe_extract(archive, extracted)
         if not (extracted / "dump.sql").is_file():
             raise ValidationError("the backup has no dump.sql")
-        manifest = json.loads((extracted / "manifest.json").read_text()) \
-            if (extracted / "manifest.json").is_file() else {}
+        manifest = (
+            json.loads((extracted / "manifest.json").read_text())
+            if (extracted / "manifest.json").is_file()
+            else {}
+        )
         directory.mkdir(parents=True, exist_ok=True)
         (extracted / "dump.sql").replace(directory / "dump.sql")
         if (extracted / "filestore").is_dir():
@@ -174,12 +213,18 @@ def import_template_from_odoo(app: App, team: TeamConfig, odoo_url: str, master_
         meta = read_metadata(directory)
         from dataclasses import replace as dc_replace
 
-        write_metadata(directory, dc_replace(
-            meta, source_url=base, source_db=db_name,
-            odoo_version=str(manifest.get("version") or version.get("server_version") or ""),
-            odoo_image=meta.odoo_image or (f"odoo:{series}" if series else ""),
-            modules=sorted(manifest.get("modules", {})),
-            extra={**meta.extra, "source_pg_version": str(manifest.get("pg_version", ""))}))
+        write_metadata(
+            directory,
+            dc_replace(
+                meta,
+                source_url=base,
+                source_db=db_name,
+                odoo_version=str(manifest.get("version") or version.get("server_version") or ""),
+                odoo_image=meta.odoo_image or (f"odoo:{series}" if series else ""),
+                modules=sorted(manifest.get("modules", {})),
+                extra={**meta.extra, "source_pg_version": str(manifest.get("pg_version", ""))},
+            ),
+        )
         try:
             result = reload_template(app, team, template_name, progress=progress)
         except BaseException:
@@ -187,7 +232,12 @@ def import_template_from_odoo(app: App, team: TeamConfig, odoo_url: str, master_
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    result.update({"source_url": base, "source_db": db_name,
-                   "odoo_version": result["metadata"].get("odoo_version"),
-                   "filestore_mb": round(dir_size(directory / "filestore") / 2**20, 2)})
+    result.update(
+        {
+            "source_url": base,
+            "source_db": db_name,
+            "odoo_version": result["metadata"].get("odoo_version"),
+            "filestore_mb": round(dir_size(directory / "filestore") / 2**20, 2),
+        }
+    )
     return result

@@ -25,9 +25,12 @@ from oduflow.errors import OduflowError, ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-cli = typer.Typer(add_completion=False, no_args_is_help=False,
-                  help="Per-branch throw-away Odoo environments on Docker, for AI agents over MCP. "
-                       "Without a command: serve MCP over HTTP at [server].host:port/mcp.")
+cli = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    help="Per-branch throw-away Odoo environments on Docker, for AI agents over MCP. "
+    "Without a command: serve MCP over HTTP at [server].host:port/mcp.",
+)
 
 TeamOpt = Annotated[str, typer.Option("--team", help="Team id from oduflow.toml.")]
 
@@ -39,12 +42,14 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def handle_errors(func: F) -> F:
     """Print :class:`OduflowError` as a message and exit 1 (no traceback)."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except OduflowError as exc:
             raise fail(f"{exc.type_name}: {exc}") from None
+
     return wrapper  # type: ignore[return-value]
 
 
@@ -73,8 +78,9 @@ def _version(value: bool) -> None:
 @handle_errors
 def main_callback(
     ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
     transport: Annotated[str, typer.Option(help="MCP transport: http or stdio.")] = "http",
     host: Annotated[str | None, typer.Option(help="Bind address (default [server].host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default [server].port).")] = None,
@@ -100,8 +106,7 @@ def init() -> None:
     result["created"] = pre.created + result["created"]
     result["changed"] = bool(result["created"] or result["removed"])
     emit(result)
-    typer.echo("initialised" if result["changed"] else "already initialised: nothing changed",
-               err=True)
+    typer.echo("initialised" if result["changed"] else "already initialised: nothing changed", err=True)
 
 
 @cli.command()
@@ -168,8 +173,9 @@ def coerce(name: str, annotation: Any, raw: str) -> Any:
     except ValueError:
         raise ValidationError(f"parameter '{name}' expects {kind.__name__}, got {raw!r}") from None
     if typing.get_origin(kind) is Literal and raw not in typing.get_args(kind):
-        raise ValidationError(f"parameter '{name}' expects one of "
-                              f"{', '.join(map(str, typing.get_args(kind)))}, got {raw!r}")
+        raise ValidationError(
+            f"parameter '{name}' expects one of {', '.join(map(str, typing.get_args(kind)))}, got {raw!r}"
+        )
     return raw
 
 
@@ -187,7 +193,7 @@ def parse_call_args(spec: catalog.ToolSpec, args: list[str]) -> dict[str, Any]:
     if len(args) > len(params):
         raise ValidationError(f"{spec.name} takes at most {len(params)} argument(s), got {len(args)}")
     out: dict[str, Any] = {}
-    for param, raw in zip(params, args):
+    for param, raw in zip(params, args, strict=False):
         if raw == "" and param.default is not inspect.Parameter.empty:
             continue  # "" keeps the default, as in `create_environment dev "" URL IMAGE`
         out[param.name] = coerce(param.name, param.annotation, raw)
@@ -207,14 +213,14 @@ def call(
         return
     spec = catalog.get_tool(tool)
     app = make_app()
-    result = catalog.invoke(app, app.config.team(team), spec.name,
-                            parse_call_args(spec, list(args or [])), progress)
+    result = catalog.invoke(
+        app, app.config.team(team), spec.name, parse_call_args(spec, list(args or [])), progress
+    )
     emit(result)
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     cli()
 
 

@@ -6,12 +6,14 @@ from typing import Annotated
 
 import typer
 
+from oduflow.app import App
+from oduflow.config import TeamConfig
 from oduflow.surfaces.cli import TeamOpt, cli, emit, handle_errors, make_app, progress
 
 TemplateOpt = Annotated[str, typer.Option("--template-name", help="Template profile name.")]
 
 
-def _team(team: str):  # type: ignore[no-untyped-def]
+def _team(team: str) -> tuple[App, TeamConfig]:
     app = make_app()
     return app, app.config.team(team)
 
@@ -57,8 +59,10 @@ def list_templates(team: TeamOpt = "1") -> None:
     if not rows:
         typer.echo("no templates")
     for row in rows:
-        typer.echo(f"{row['name']:24} {row['status']:14} dump={row['dump'] or '-'} "
-                   f"filestore={row['filestore_mb']} MB storage={row['storage']}")
+        typer.echo(
+            f"{row['name']:24} {row['status']:14} dump={row['dump'] or '-'} "
+            f"filestore={row['filestore_mb']} MB storage={row['storage']}"
+        )
 
 
 @cli.command("delete-template")
@@ -106,8 +110,11 @@ def template_from_env(
     from oduflow import catalog
 
     app, t = _team(team)
-    emit(catalog.invoke(app, t, "save_as_template",
-                        {"branch_name": branch, "template_name": template_name}, progress))
+    emit(
+        catalog.invoke(
+            app, t, "save_as_template", {"branch_name": branch, "template_name": template_name}, progress
+        )
+    )
 
 
 @cli.command("import-template")
@@ -123,9 +130,20 @@ def import_template(
     from oduflow import catalog
 
     app, t = _team(team)
-    emit(catalog.invoke(app, t, "import_template_from_odoo",
-                        {"odoo_url": odoo_url, "master_pwd": master_pwd,
-                         "template_name": template_name, "db_name": db_name}, progress))
+    emit(
+        catalog.invoke(
+            app,
+            t,
+            "import_template_from_odoo",
+            {
+                "odoo_url": odoo_url,
+                "master_pwd": master_pwd,
+                "template_name": template_name,
+                "db_name": db_name,
+            },
+            progress,
+        )
+    )
 
 
 @cli.command()

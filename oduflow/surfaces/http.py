@@ -30,15 +30,18 @@ class McpAuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/mcp"):
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                       for k, v in scope.get("headers", [])}
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
             try:
                 resolve_team(self.oduflow.config, headers)
             except AuthError as exc:
                 body = json.dumps({"ok": False, "error": str(exc), "type": "AuthError"}).encode()
-                await send({"type": "http.response.start", "status": 401,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"www-authenticate", b"Bearer")]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
@@ -50,8 +53,9 @@ def startup_lines(app: App) -> list[str]:
     for team in cfg.teams.values():
         token = "ON" if team.auth_token else "OFF"
         ui = "ON" if team.ui_password else "OFF"
-        lines.append(f"[team.{team.id}] http://{team.hostname}:{cfg.server.port}/ "
-                     f"(MCP token {token}, UI auth {ui})")
+        lines.append(
+            f"[team.{team.id}] http://{team.hostname}:{cfg.server.port}/ (MCP token {token}, UI auth {ui})"
+        )
     return lines
 
 

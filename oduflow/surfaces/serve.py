@@ -7,16 +7,35 @@ import logging
 import uvicorn
 
 from oduflow.app import App
-from oduflow.errors import ValidationError
+from oduflow.errors import OduflowError, ValidationError
+from oduflow.services.environments import remount_all
 from oduflow.surfaces.http import build_http_app, startup_lines
 from oduflow.surfaces.mcp import build_mcp
 
 log = logging.getLogger("oduflow")
 
 
-def serve(app: App, *, transport: str = "http", host: str | None = None, port: int | None = None,
-          stdio_team: str = "1") -> None:
+def restore_mounts(app: App) -> None:
+    """Remount environment filestores (mounts do not survive a reboot or a dead daemon)."""
+    try:
+        repaired = remount_all(app, log.info)
+    except OduflowError as exc:
+        log.warning("filestores not checked at start: %s", exc)
+        return
+    if repaired:
+        log.info("remounted %d filestore(s): %s", len(repaired), ", ".join(repaired))
+
+
+def serve(
+    app: App,
+    *,
+    transport: str = "http",
+    host: str | None = None,
+    port: int | None = None,
+    stdio_team: str = "1",
+) -> None:
     """Serve MCP over Streamable HTTP (``/mcp``) or stdio until interrupted."""
+    restore_mounts(app)
     if transport == "stdio":
         build_mcp(app, fixed_team=stdio_team).run(transport="stdio", show_banner=False)
         return

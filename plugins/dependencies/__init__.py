@@ -37,17 +37,33 @@ def oduflow_install_dependencies(ctx: DependencyContext) -> list[DependencyStep]
     if apt_file.is_file():
         names = apt_packages(apt_file.read_text(encoding="utf-8"))
         if names:
-            steps.append(DependencyStep(
-                name="apt packages",
-                argv=("sh", "-c", 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive '
-                      'apt-get install -y -qq --no-install-recommends "$@"', "apt", *names),
-                inputs=(APT_FILE,)))
+            steps.append(
+                DependencyStep(
+                    name="apt packages",
+                    argv=(
+                        "sh",
+                        "-c",
+                        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
+                        'apt-get install -y -qq --no-install-recommends "$@"',
+                        "apt",
+                        *names,
+                    ),
+                    inputs=(APT_FILE,),
+                )
+            )
     pip_file = ctx.repo_dir / PIP_FILE
     if pip_file.is_file() and pip_file.read_text(encoding="utf-8").strip():
-        steps.append(DependencyStep(
-            name="python requirements",
-            argv=("sh", "-c", "pip3 install --no-cache-dir -r /mnt/repo/requirements.txt "
-                  "|| pip3 install --no-cache-dir --break-system-packages "
-                  "-r /mnt/repo/requirements.txt"),
-            inputs=(PIP_FILE,)))
+        steps.append(
+            DependencyStep(
+                name="python requirements",
+                argv=(
+                    "sh",
+                    "-c",
+                    "pip3 install --no-cache-dir -r /mnt/repo/requirements.txt "
+                    "|| pip3 install --no-cache-dir --break-system-packages "
+                    "-r /mnt/repo/requirements.txt",
+                ),
+                inputs=(PIP_FILE,),
+            )
+        )
     return steps or None

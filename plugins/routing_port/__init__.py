@@ -28,8 +28,11 @@ class PortRouter:
 
     def route(self, request: RouteRequest) -> Route:
         port = self.ctx.ports_for(request.team).assign(request.owner)
-        return Route(url=f"http://{request.team.hostname}:{port}", host_port=port,
-                     ports={f"{request.container_port}/tcp": port})
+        return Route(
+            url=f"http://{request.team.hostname}:{port}",
+            host_port=port,
+            ports={f"{request.container_port}/tcp": port},
+        )
 
     def release(self, request: RouteRequest) -> None:
         self.ctx.ports_for(request.team).release(request.owner)

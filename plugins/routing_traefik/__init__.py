@@ -7,6 +7,7 @@ gets router labels; no port is published on the host.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import docker.errors
@@ -57,7 +58,7 @@ class TraefikRouter:
         self.ctx = ctx
 
     def _client(self) -> docker_api.DockerClient:
-        return self.ctx.docker()  # type: ignore[return-value]
+        return self.ctx.docker()
 
     def init_infrastructure(self) -> None:
         client = self._client()
@@ -71,20 +72,25 @@ class TraefikRouter:
         if not client.volumes.list(filters={"name": names.traefik_volume}):
             client.volumes.create(names.traefik_volume, labels=names.labels("traefik-acme"))
         client.containers.run(
-            TRAEFIK_IMAGE, name=names.traefik_container, detach=True,
-            command=static_arguments(self.ctx), network=names.network,
+            TRAEFIK_IMAGE,
+            name=names.traefik_container,
+            detach=True,
+            command=static_arguments(self.ctx),
+            network=names.network,
             ports={"80/tcp": 80, "443/tcp": 443},
-            volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"},
-                     names.traefik_volume: {"bind": "/acme", "mode": "rw"}},
-            labels=names.labels("traefik"), restart_policy={"Name": "unless-stopped"})
+            volumes={
+                "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"},
+                names.traefik_volume: {"bind": "/acme", "mode": "rw"},
+            },
+            labels=names.labels("traefik"),
+            restart_policy={"Name": "unless-stopped"},
+        )
 
     def destroy_infrastructure(self) -> None:
         client = self._client()
         docker_api.remove_container(client, self.ctx.names.traefik_container)
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             client.volumes.get(self.ctx.names.traefik_volume).remove(force=True)
-        except docker.errors.NotFound:
-            pass
 
     def route(self, request: RouteRequest) -> Route:
         host = f"{request.slug}.{request.team.hostname}"

@@ -45,13 +45,16 @@ class OverlayStorage:
             d.mkdir(parents=True, exist_ok=True)
         chown_tree(spec.upper, spec.uid, spec.gid, recursive=False)
         chown_tree(spec.work, spec.uid, spec.gid, recursive=False)
-        opts = (f"lowerdir={self._lower(spec)},upperdir={spec.upper},workdir={spec.work},"
-                f"allow_other")
+        opts = f"lowerdir={self._lower(spec)},upperdir={spec.upper},workdir={spec.work},allow_other"
         argv = ["fuse-overlayfs", "-o", opts, str(spec.merged)]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
         if proc.returncode != 0 or mount_state(spec.merged) != "mounted":
-            raise ExternalCommandError("fuse-overlayfs mount failed", command=" ".join(argv),
-                                       exit_code=proc.returncode, output=proc.stderr)
+            raise ExternalCommandError(
+                "fuse-overlayfs mount failed",
+                command=" ".join(argv),
+                exit_code=proc.returncode,
+                output=proc.stderr,
+            )
         # Only the merged root is chowned: a recursive chown would copy every file up.
         os.chown(spec.merged, spec.uid, spec.gid) if os.geteuid() == 0 else None
 

@@ -49,11 +49,15 @@ def test_destroy_refuses_while_environments_exist(app: App) -> None:
     assert app.docker().containers.get(app.names.db_container).status == "running"
 
 
-def test_full_cycle_with_own_prefix_leaves_nothing(instance: Instance, tmp_path: Path,
-                                                   docker_client: docker.DockerClient) -> None:
+def test_full_cycle_with_own_prefix_leaves_nothing(
+    instance: Instance, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
     cfg = tmp_path / "oduflow.toml"
-    cfg.write_text(instance.toml().replace(instance.prefix, instance.prefix + "-cycle")
-                   .replace(str(instance.root / "data"), str(tmp_path / "data")))
+    cfg.write_text(
+        instance.toml()
+        .replace(instance.prefix, instance.prefix + "-cycle")
+        .replace(str(instance.root / "data"), str(tmp_path / "data"))
+    )
     env = {"ODUFLOW_TOML": str(cfg)}
     first = runner.invoke(cli, ["init"], env=env)
     assert first.exit_code == 0, first.output
@@ -72,10 +76,14 @@ def test_full_cycle_with_own_prefix_leaves_nothing(instance: Instance, tmp_path:
 
 
 def test_missing_image_is_a_prerequisite_error_and_creates_nothing(
-        instance: Instance, tmp_path: Path, docker_client: docker.DockerClient) -> None:
+    instance: Instance, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
     cfg = tmp_path / "oduflow.toml"
-    cfg.write_text(instance.toml().replace(instance.prefix, instance.prefix + "-noimg")
-                   .replace(instance.pg_image, "oduflowtest-no-such-image:15"))
+    cfg.write_text(
+        instance.toml()
+        .replace(instance.prefix, instance.prefix + "-noimg")
+        .replace(instance.pg_image, "oduflowtest-no-such-image:15")
+    )
     result = runner.invoke(cli, ["init"], env={"ODUFLOW_TOML": str(cfg)})
     assert result.exit_code == 1
     assert "PrerequisiteNotMetError" in result.output and "oduflowtest-no-such-image:15" in result.output
@@ -91,8 +99,9 @@ def test_docker_unreachable_says_what_to_do(instance: Instance) -> None:
     assert "Traceback" not in result.output
 
 
-def test_missing_fuse_overlayfs_is_a_prerequisite_error(app: App, monkeypatch: pytest.MonkeyPatch,
-                                                        tmp_path: Path) -> None:
+def test_missing_fuse_overlayfs_is_a_prerequisite_error(
+    app: App, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(PrerequisiteNotMetError, match="fuse-overlayfs is not installed"):
         app.hooks.storage("overlay")

@@ -8,9 +8,15 @@ from oduflow.config import parse
 from oduflow.errors import AuthError
 from oduflow.surfaces.auth import resolve_team
 
-TWO = parse({"team": {"1": {"hostname": "a.example.com", "auth_token": "tok-a"},
-                      "2": {"hostname": "b.example.com", "auth_token": "tok-b"},
-                      "3": {"hostname": "open.example.com"}}})
+TWO = parse(
+    {
+        "team": {
+            "1": {"hostname": "a.example.com", "auth_token": "tok-a"},
+            "2": {"hostname": "b.example.com", "auth_token": "tok-b"},
+            "3": {"hostname": "open.example.com"},
+        }
+    }
+)
 
 
 def test_token_selects_team_whatever_the_host() -> None:

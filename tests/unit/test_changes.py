@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.unit.gitrepo_helpers import MODELS, PNG, GitRepo, analyze, brief, odoo_project
 
 from oduflow.changes import Action, ChangePlan, Decision, collect_changes, merge_decisions
 from oduflow.errors import ValidationError
+from tests.unit.gitrepo_helpers import MODELS, PNG, GitRepo, analyze, brief, odoo_project
 
 pytestmark = pytest.mark.unit
 

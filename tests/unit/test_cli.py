@@ -32,8 +32,15 @@ def test_plugins_lists_builtins_as_json() -> None:
     result = runner.invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
     plugins = {p["name"]: p for p in json.loads(result.output)}
-    for name in ("storage_overlay", "storage_copy", "routing_port", "routing_traefik", "sanitize",
-                 "changes", "dependencies"):
+    for name in (
+        "storage_overlay",
+        "storage_copy",
+        "routing_port",
+        "routing_traefik",
+        "sanitize",
+        "changes",
+        "dependencies",
+    ):
         assert plugins[name]["builtin"] is True and plugins[name]["distribution"] == "oduflow"
     assert plugins["sanitize"]["hooks"] == ["oduflow_sanitize"]
 
@@ -55,8 +62,11 @@ def test_list_and_call_without_tool_list_tools() -> None:
 
 def test_positional_and_json_arguments_with_coercion() -> None:
     spec = catalog.get_tool("read_output")
-    assert parse_call_args(spec, ["abc", "tail", "", "50"]) == {"output_id": "abc", "mode": "tail",
-                                                                 "count": 50}
+    assert parse_call_args(spec, ["abc", "tail", "", "50"]) == {
+        "output_id": "abc",
+        "mode": "tail",
+        "count": 50,
+    }
     assert parse_call_args(spec, ['{"output_id": "x", "count": 3}']) == {"output_id": "x", "count": 3}
     with pytest.raises(ValidationError, match="expects int"):
         parse_call_args(spec, ["abc", "tail", "one"])
@@ -66,7 +76,11 @@ def test_positional_and_json_arguments_with_coercion() -> None:
         parse_call_args(spec, ["a"] * 9)
     create = catalog.get_tool("create_environment")
     assert parse_call_args(create, ["dev", "", "https://h/r.git", "odoo:17.0", "false"]) == {
-        "branch_name": "dev", "repo_url": "https://h/r.git", "odoo_image": "odoo:17.0", "sanitize": False}
+        "branch_name": "dev",
+        "repo_url": "https://h/r.git",
+        "odoo_image": "odoo:17.0",
+        "sanitize": False,
+    }
 
 
 def test_call_a_tool_and_errors_exit_nonzero_without_traceback(config_file: Path) -> None:

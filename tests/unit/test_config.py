@@ -25,30 +25,40 @@ def test_bundled_default_file_has_every_key_with_reference_defaults() -> None:
     assert cfg.storage.overlay_threshold_mb == 50
     team = cfg.team("1")
     assert (team.hostname, team.auth_token, team.ui_password, team.port_range) == (
-        "localhost", "", "", (50000, 50100))
+        "localhost",
+        "",
+        "",
+        (50000, 50100),
+    )
 
 
 def test_minimal_file_and_two_teams(tmp_path: Path) -> None:
-    p = write(tmp_path, '[team.1]\nhostname = "a.example.com"\nauth_token = "t1"\n'
-                        '[team.2]\nhostname = "b.example.com"\nport_range = [50050, 50100]\n')
+    p = write(
+        tmp_path,
+        '[team.1]\nhostname = "a.example.com"\nauth_token = "t1"\n'
+        '[team.2]\nhostname = "b.example.com"\nport_range = [50050, 50100]\n',
+    )
     cfg = config.load(p)
     assert set(cfg.teams) == {"1", "2"}
     assert cfg.team("2").port_range == (50050, 50100)
     assert cfg.path == p and cfg.config_dir == tmp_path
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ('[server]\nport = "eighty"\n[team.1]\n', "key 'port' expects an integer"),
-    ("[server]\nprot = 1\n[team.1]\n", "unknown key(s) prot"),
-    ("[serveur]\n[team.1]\n", "unknown section(s) serveur"),
-    ("[server]\n", "at least one [team.<id>] section"),
-    ("[team.1]\nport_range = [5, 1]\n", "key 'port_range' expects 1 <= start < end"),
-    ("[team.1]\nport_range = 5\n", "key 'port_range' expects [start, end]"),
-    ('[routing]\nmode = "nginx"\n[team.1]\n', "key 'mode'"),
-    ('[routing]\nmode = "traefik"\n[team.1]\n', "key 'acme_email' is required"),
-    ("[team.1]\nauth_token='x'\n[team.2]\nauth_token='x'\n", "share the same auth_token"),
-    ("[team.1\n", "invalid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[server]\nport = "eighty"\n[team.1]\n', "key 'port' expects an integer"),
+        ("[server]\nprot = 1\n[team.1]\n", "unknown key(s) prot"),
+        ("[serveur]\n[team.1]\n", "unknown section(s) serveur"),
+        ("[server]\n", "at least one [team.<id>] section"),
+        ("[team.1]\nport_range = [5, 1]\n", "key 'port_range' expects 1 <= start < end"),
+        ("[team.1]\nport_range = 5\n", "key 'port_range' expects [start, end]"),
+        ('[routing]\nmode = "nginx"\n[team.1]\n', "key 'mode'"),
+        ('[routing]\nmode = "traefik"\n[team.1]\n', "key 'acme_email' is required"),
+        ("[team.1]\nauth_token='x'\n[team.2]\nauth_token='x'\n", "share the same auth_token"),
+        ("[team.1\n", "invalid TOML"),
+    ],
+)
 def test_bad_files_name_file_key_and_expectation(tmp_path: Path, text: str, needle: str) -> None:
     p = write(tmp_path, text)
     with pytest.raises(ConfigError) as err:

@@ -20,9 +20,8 @@ def test_second_operation_on_same_branch_is_busy_and_names_holder(tmp_path: Path
     locks = LockManager(tmp_path)
     scope = LockScope.branch("1", "feature")
     with locks.hold(scope, "create_environment"):
-        with pytest.raises(BusyError) as err:
-            with locks.hold(scope, "delete_environment"):
-                pass
+        with pytest.raises(BusyError) as err, locks.hold(scope, "delete_environment"):
+            pass
         assert "create_environment" in str(err.value) and "since" in str(err.value)
         with locks.hold(LockScope.branch("1", "other"), "x"):
             pass
@@ -48,10 +47,12 @@ def test_lock_holds_across_threads_and_processes(tmp_path: Path) -> None:
         t = threading.Thread(target=other)
         t.start()
         t.join()
-        code = ("from oduflow.locks import *; from pathlib import Path\n"
-                f"m = LockManager(Path({str(tmp_path)!r}))\n"
-                "try:\n  m.hold(LockScope.team('1'), 'p').__enter__(); print('acquired')\n"
-                "except Exception as e: print(type(e).__name__)")
+        code = (
+            "from oduflow.locks import *; from pathlib import Path\n"
+            f"m = LockManager(Path({str(tmp_path)!r}))\n"
+            "try:\n  m.hold(LockScope.team('1'), 'p').__enter__(); print('acquired')\n"
+            "except Exception as e: print(type(e).__name__)"
+        )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert seen == ["busy"]
     assert out.stdout.strip() == "BusyError"

@@ -10,8 +10,10 @@ from oduflow.errors import ValidationError
 from oduflow.naming import Names, branch_slug, fit, under, validate_branch, validate_template_name
 
 
-@pytest.mark.parametrize("bad", ["", "-rm", "a..b", "a b", "a;rm -rf /", "../x", "x/", "x.lock",
-                                 "a\nb", "$(id)", "a//b", "x" * 201])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "-rm", "a..b", "a b", "a;rm -rf /", "../x", "x/", "x.lock", "a\nb", "$(id)", "a//b", "x" * 201],
+)
 def test_bad_branches_refused(bad: str) -> None:
     with pytest.raises(ValidationError):
         validate_branch(bad)

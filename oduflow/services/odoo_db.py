@@ -1,0 +1,168 @@
+"""SQL on an environment's database, as the environment's own PostgreSQL role.
+
+The role is a plain LOGIN role that owns its database and nothing else (no superuser, no
+``CREATEDB``/``CREATEROLE``, no membership of other roles): a query cannot reach another
+environment's database, run ``COPY ... TO PROGRAM`` or read server files. Every query runs with
+a ``statement_timeout`` and a client-side cancel as a backstop; rows are streamed and at most
+``[limits].query_max_rows`` are kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import math
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from oduflow.app import App
+from oduflow.config import TeamConfig
+from oduflow.errors import ExternalCommandError, ValidationError
+from oduflow.services.envmodel import Env, get_env
+
+MAX_QUERY_CHARS = 100_000
+MAX_CELL_BYTES = 64
+MODULE_STATES = ("installed", "uninstalled", "to install", "to upgrade", "to remove", "uninstallable")
+_USER_ERROR_CLASSES = ("42", "22", "23", "25", "0A", "2B", "44", "P0", "3F", "3D", "40")
+
+
+def json_safe(value: Any) -> Any:
+    """A JSON-serialisable form of a value psycopg returned."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            return str(value)
+        if value == value.to_integral_value():
+            return int(value)
+        as_float = float(value)
+        return as_float if decimal.Decimal(repr(as_float)) == value.normalize() else str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+        if len(data) <= MAX_CELL_BYTES:
+            return "base64:" + base64.b64encode(data).decode()
+        return f"<{len(data)} bytes>"
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return str(value)
+
+
+def _sql_error(exc: psycopg.Error, timeout: int) -> Exception:
+    diag = exc.diag
+    state = exc.sqlstate or ""
+    text = (diag.message_primary or str(exc)).strip()
+    detail = " ".join(x for x in (diag.message_detail, diag.message_hint) if x)
+    if state == "57014":
+        return ExternalCommandError(
+            f"query cancelled: it ran longer than {timeout} s ([limits].query_timeout)",
+            command="SQL",
+            output=text,
+        )
+    message = f"PostgreSQL error {state}: {text}" + (f" ({detail})" if detail else "")
+    if state[:2] in _USER_ERROR_CLASSES:
+        return ValidationError(message)
+    return ExternalCommandError(message, command="SQL")
+
+
+@contextmanager
+def env_connection(app: App, env: Env) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to the environment's database as its own role, with timeouts."""
+    timeout = app.config.limits.query_timeout
+    p = env.params
+    with app.db().connect(p.db_name, user=p.db_role, password=p.db_password, autocommit=True) as conn:
+        conn.execute("SELECT set_config('statement_timeout', %s, false)", [f"{timeout}s"])
+        conn.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false)", [f"{timeout}s"])
+        timer = threading.Timer(timeout + 5, conn.cancel_safe)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield conn
+        finally:
+            timer.cancel()
+
+
+def run_db_query(app: App, team: TeamConfig, branch: str, query: str) -> dict[str, Any]:
+    """Run one SQL statement on the environment's database (autocommit) and return its rows."""
+    if not isinstance(query, str) or not query.strip():
+        raise ValidationError("query is empty")
+    if len(query) > MAX_QUERY_CHARS or "\0" in query:
+        raise ValidationError(f"query longer than {MAX_QUERY_CHARS} characters or with a NUL byte")
+    env = get_env(app, team, branch)
+    limits = app.config.limits
+    max_rows = limits.query_max_rows
+    rows: list[list[Any]] = []
+    seen = 0
+    try:
+        with env_connection(app, env) as conn, conn.cursor() as cur:
+            for row in cur.stream(query):
+                seen += 1
+                if seen <= max_rows:
+                    rows.append([json_safe(v) for v in row])
+            columns = [c.name for c in cur.description] if cur.description else []
+            status = cur.statusmessage or ""
+            affected = cur.rowcount
+    except psycopg.Error as exc:
+        if "cannot insert multiple commands" in str(exc):
+            raise ValidationError("send one SQL statement per call (no ';'-separated statements)") from None
+        raise _sql_error(exc, limits.query_timeout) from None
+    result: dict[str, Any] = {
+        "columns": columns,
+        "rows": rows,
+        "rowcount": seen if columns else affected,
+        "status": status,
+        "truncated": seen > max_rows,
+    }
+    if seen > max_rows:
+        result["note"] = (
+            f"{seen} rows; only the first {max_rows} returned ([limits].query_max_rows): add a LIMIT"
+        )
+    return result
+
+
+def list_installed_modules(
+    app: App, team: TeamConfig, branch: str, name_filter: str = "", state: str = "installed"
+) -> dict[str, Any]:
+    """Modules of the environment's database with their state, version and title."""
+    if state not in (*MODULE_STATES, "all"):
+        raise ValidationError(f"state must be one of: {', '.join(MODULE_STATES)}, all")
+    if len(name_filter) > 200 or "\0" in name_filter:
+        raise ValidationError("name_filter too long or with a NUL byte")
+    env = get_env(app, team, branch)
+    like = "%" + name_filter.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    try:
+        with env_connection(app, env) as conn:
+            rows = conn.execute(
+                "SELECT name, state, latest_version, shortdesc FROM ir_module_module "
+                "WHERE name ILIKE %s AND (%s = 'all' OR state = %s) ORDER BY name",
+                [like, state, state],
+            ).fetchall()
+    except psycopg.Error as exc:
+        raise _sql_error(exc, app.config.limits.query_timeout) from None
+    modules = [
+        {"name": name, "state": st, "version": version, "title": _title(desc)}
+        for name, st, version, desc in rows
+    ]
+    return {"state": state, "name_filter": name_filter, "count": len(modules), "modules": modules}
+
+
+def _title(desc: Any) -> str:
+    """``shortdesc`` is text (Odoo <= 15) or a JSONB of translations (16+)."""
+    if isinstance(desc, dict):
+        return str(desc.get("en_US") or next(iter(desc.values()), "") or "")
+    return str(desc or "")

@@ -1,0 +1,349 @@
+"""Odoo operations inside an environment's running container: install, upgrade, tests, logs,
+commands and the Odoo shell.
+
+Everything runs through ``docker exec`` (:func:`oduflow.docker_api.exec_in`) with a timeout and a
+bounded output; arguments are passed as argv, never through a host shell. Odoo reads its
+connection settings (password included) from ``/etc/odoo/odoo.conf``, so no secret appears on a
+command line. Works with the official ``odoo`` images unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from docker.models.containers import Container
+
+from oduflow import docker_api
+from oduflow.app import App
+from oduflow.config import TeamConfig
+from oduflow.docker_api import ExecResult
+from oduflow.errors import (
+    ConflictError,
+    ExternalCommandError,
+    NotFoundError,
+    OduflowError,
+    ValidationError,
+)
+from oduflow.odoolog import LogIssue, parse_module_operation, parse_records, parse_test_run
+from oduflow.services import environments
+from oduflow.services.envmodel import Env, get_env
+from oduflow.services.runtime import CONF_PATH
+
+MODULE_RE = re.compile(r"[a-z0-9_]+")
+TEST_TAGS_RE = re.compile(r"[A-Za-z0-9_.,:/*+\-\[\]]+")
+MAX_LOG_LINES = 5000
+MAX_FAILURES = 50
+USERS = ("odoo", "root")
+IMAGE_USER = ""
+"""``docker exec`` user for Odoo runs: the image's default user (``odoo`` in the official images)."""
+
+
+# --- helpers shared by the Odoo tool modules -------------------------------------------------
+def running_container(app: App, env: Env) -> Container:
+    """The environment's container, or :class:`ConflictError` when it is not running."""
+    container = environments._container(app, env)
+    if container.status != "running":
+        raise ConflictError(
+            f"environment '{env.branch}' is {container.status}, not running: start_environment first"
+        )
+    return container
+
+
+def exec_user(user: str) -> str:
+    """``odoo`` -> the image's default user, ``root`` -> root; anything else is refused."""
+    if user not in USERS:
+        raise ValidationError(f"user must be 'odoo' or 'root', not {user!r}")
+    return "root" if user == "root" else IMAGE_USER
+
+
+def parse_modules(modules: str | Sequence[str]) -> list[str]:
+    """``"sale, crm"`` or ``["sale", "crm"]`` -> ``["sale", "crm"]`` (validated, de-duplicated)."""
+    items = modules.split(",") if isinstance(modules, str) else list(modules)
+    names: list[str] = []
+    for raw in items:
+        name = raw.strip() if isinstance(raw, str) else raw
+        if not isinstance(name, str) or not MODULE_RE.fullmatch(name):
+            raise ValidationError(
+                f"invalid module name {raw!r}: module names are lowercase letters, digits and '_', "
+                "separated by commas (e.g. 'sale,crm')"
+            )
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ValidationError("no module given: pass module names separated by commas, e.g. 'sale,crm'")
+    return names
+
+
+def odoo_argv(db_name: str, *args: str) -> list[str]:
+    """``odoo -c CONF -d DB ARGS... --stop-after-init --no-http``."""
+    return ["odoo", "-c", CONF_PATH, "-d", db_name, *args, "--stop-after-init", "--no-http"]
+
+
+def _timeout_issue(seconds: int) -> dict[str, Any]:
+    return LogIssue(
+        "",
+        "",
+        f"timed out after {seconds} s ([limits].command_timeout) and was killed; the log holds "
+        "what ran until then",
+        0,
+    ).to_dict()
+
+
+def _restart(app: App, team: TeamConfig, env: Env) -> dict[str, Any]:
+    """Restart the server so it loads the new state; failures are reported, not raised."""
+    try:
+        environments.restart_environment(app, team, env.branch)
+    except OduflowError as exc:
+        return {"ok": False, "error": f"{exc.type_name}: {exc}"}
+    return {"ok": True, "status": "running"}
+
+
+# --- install / upgrade -------------------------------------------------------------------
+def module_operation(app: App, env: Env, install: Sequence[str], upgrade: Sequence[str]) -> dict[str, Any]:
+    """Run one ``odoo -i INSTALL -u UPGRADE --stop-after-init`` in the running container.
+
+    Returns :meth:`ModuleOperation.to_dict` plus ``command``, ``timed_out`` and the full ``log``.
+    Does not restart the server.
+    """
+    container = running_container(app, env)
+    args: list[str] = []
+    if install:
+        args += ["-i", ",".join(install)]
+    if upgrade:
+        args += ["-u", ",".join(upgrade)]
+    argv = odoo_argv(env.params.db_name, *args)
+    timeout = app.config.limits.command_timeout
+    res = docker_api.exec_in(container, argv, user=IMAGE_USER, timeout=timeout)
+    log = res.output
+    result: dict[str, Any] = parse_module_operation(log, res.exit_code, [*install, *upgrade]).to_dict()
+    if res.timed_out:
+        result.update(ok=False, error=_timeout_issue(timeout))
+    result.update(command=" ".join(argv), timed_out=res.timed_out, log=log)
+    return result
+
+
+def operation_summary(label: str, op: dict[str, Any]) -> str:
+    """One line: what ran (``label``, e.g. ``"install sale, crm"``) and how it ended."""
+    if op["ok"]:
+        return f"{label}: OK (exit code 0)"
+    error = op.get("error") or {}
+    why = error.get("summary") or error.get("message") or "see log"
+    return f"{label}: FAILED (exit code {op['exit_code']}): {why}"
+
+
+def _install_or_upgrade(
+    app: App, team: TeamConfig, branch: str, modules: str, *, upgrade: bool
+) -> dict[str, Any]:
+    env = get_env(app, team, branch)
+    names = parse_modules(modules)
+    op = module_operation(app, env, [] if upgrade else names, names if upgrade else [])
+    op["restart"] = _restart(app, team, env)
+    restarted = "server restarted" if op["restart"]["ok"] else "server restart FAILED"
+    label = f"{'upgrade' if upgrade else 'install'} {', '.join(names)}"
+    op["summary"] = f"{operation_summary(label, op)}; {restarted}"
+    return op
+
+
+def install_odoo_modules(app: App, team: TeamConfig, branch: str, modules: str) -> dict[str, Any]:
+    """``odoo -i MODULES --stop-after-init`` in the environment, then restart its server."""
+    return _install_or_upgrade(app, team, branch, modules, upgrade=False)
+
+
+def upgrade_odoo_modules(app: App, team: TeamConfig, branch: str, modules: str) -> dict[str, Any]:
+    """``odoo -u MODULES --stop-after-init`` in the environment, then restart its server."""
+    return _install_or_upgrade(app, team, branch, modules, upgrade=True)
+
+
+# --- tests ---------------------------------------------------------------------------------
+def run_odoo_tests(
+    app: App, team: TeamConfig, branch: str, modules: str, test_tags: str = ""
+) -> dict[str, Any]:
+    """``odoo --test-enable [--test-tags T] -i M -u M --stop-after-init`` and the parsed result."""
+    env = get_env(app, team, branch)
+    names = parse_modules(modules)
+    args = ["--test-enable"]
+    tags = test_tags.strip()
+    if tags:
+        if not TEST_TAGS_RE.fullmatch(tags):
+            raise ValidationError(
+                f"invalid test_tags {test_tags!r}: use Odoo's syntax, e.g. '/my_module', "
+                "':TestClass.test_method', 'post_install,-at_install'"
+            )
+        args.append(f"--test-tags={tags}")
+    mods = ",".join(names)
+    argv = odoo_argv(env.params.db_name, *args, "-i", mods, "-u", mods)
+    container = running_container(app, env)
+    timeout = app.config.limits.command_timeout
+    res = docker_api.exec_in(container, argv, user=IMAGE_USER, timeout=timeout)
+    log = res.output
+    run = parse_test_run(log, res.exit_code)
+    result: dict[str, Any] = run.to_dict(max_failures=MAX_FAILURES)
+    if res.timed_out:
+        result["ok"] = False
+        result["load_errors"] = [*result["load_errors"], _timeout_issue(timeout)]
+    result.update(
+        summary=_test_summary(run.passed, run.failed, run.errors, run.total, res.exit_code, res.timed_out),
+        command=" ".join(argv),
+        timed_out=res.timed_out,
+        log=log,
+    )
+    return result
+
+
+def _test_summary(passed: int, failed: int, errors: int, total: int, exit_code: int, timed_out: bool) -> str:
+    text = f"{total} tests: {passed} passed, {failed} failed, {errors} error(s) (exit code {exit_code})"
+    if timed_out:
+        text += "; TIMED OUT"
+    elif exit_code != 0 and not (failed or errors):
+        text += "; the run failed outside tests, see load_errors"
+    return text
+
+
+# --- logs ------------------------------------------------------------------------------------
+def get_environment_logs(app: App, team: TeamConfig, branch: str, lines: int = 100) -> dict[str, Any]:
+    """The last ``lines`` lines (1-5000) of the environment container's log."""
+    if not isinstance(lines, int) or not 1 <= lines <= MAX_LOG_LINES:
+        raise ValidationError(f"lines must be between 1 and {MAX_LOG_LINES}")
+    env = get_env(app, team, branch)
+    container = environments._container(app, env)
+    text = container.logs(stdout=True, stderr=True, tail=lines).decode(errors="replace")
+    return {"branch": env.branch, "status": container.status, "lines": lines, "logs": text}
+
+
+# --- commands ----------------------------------------------------------------------------------
+def _exec_dict(res: ExecResult) -> dict[str, Any]:
+    return {
+        "exit_code": res.exit_code,
+        "stdout": res.stdout,
+        "stderr": res.stderr,
+        "timed_out": res.timed_out,
+        "truncated": res.truncated,
+    }
+
+
+def run_odoo_command(
+    app: App, team: TeamConfig, branch: str, command: str, user: str = "odoo"
+) -> dict[str, Any]:
+    """``sh -c COMMAND`` inside the environment's container (never on the host)."""
+    if not isinstance(command, str) or not command.strip():
+        raise ValidationError("command is empty")
+    if "\0" in command:
+        raise ValidationError("command contains a NUL byte")
+    who = exec_user(user)
+    env = get_env(app, team, branch)
+    container = running_container(app, env)
+    timeout = app.config.limits.exec_timeout
+    res = docker_api.exec_in(container, ["sh", "-c", command], user=who, timeout=timeout)
+    out = _exec_dict(res)
+    if res.timed_out:
+        out["error"] = f"timed out after {timeout} s ([limits].exec_timeout) and was killed"
+    return out
+
+
+# --- Odoo shell ---------------------------------------------------------------------------------
+_SHELL_SCRIPT = 'exec odoo shell -c "$1" -d "$2" --no-http < "$3"'
+_TRACEBACK_HEAD = "Traceback (most recent call last):"
+
+
+def extract_traceback(stderr: str) -> str:
+    """The last Python traceback in ``stderr`` (up to the next log record), or ``""``."""
+    lines = stderr.splitlines()
+    starts = [i for i, ln in enumerate(lines) if ln.startswith(_TRACEBACK_HEAD)]
+    if not starts:
+        return ""
+    block = lines[starts[-1] :]
+    records = parse_records("\n".join(block))
+    # continuation lines join the first "record" (the traceback head); stop at the next real record
+    first = records[0] if records else None
+    if first is not None and not first.timestamp:
+        block = [first.message, *first.extra_lines]
+    return "\n".join(block).rstrip()
+
+
+def run_shell_code(
+    app: App, env: Env, code: str, *, timeout: int | None = None
+) -> tuple[ExecResult, str, str]:
+    """Run ``code`` with ``odoo shell`` in the running container; (result, traceback, error line).
+
+    The code goes to a temporary file (0600, owned by the image user) read on standard input;
+    the file is removed afterwards.
+    """
+    if not isinstance(code, str) or not code.strip():
+        raise ValidationError("code is empty")
+    container = running_container(app, env)
+    p = env.params
+    path = f"/tmp/oduflow-shell-{secrets.token_hex(8)}.py"
+    docker_api.put_file(container, path, code.encode("utf-8"), mode=0o600, uid=p.uid, gid=p.gid)
+    try:
+        res = docker_api.exec_in(
+            container,
+            ["sh", "-c", _SHELL_SCRIPT, "sh", CONF_PATH, p.db_name, path],
+            user=IMAGE_USER,
+            timeout=timeout or app.config.limits.command_timeout,
+        )
+    finally:
+        docker_api.exec_in(container, ["rm", "-f", "--", path], user="root", timeout=30)
+    traceback = extract_traceback(res.stderr) if res.exit_code != 0 else ""
+    error = next((ln for ln in reversed(traceback.splitlines()) if ln.strip()), "")
+    if res.timed_out:
+        error = f"timed out after {timeout or app.config.limits.command_timeout} s and was killed"
+    return res, traceback, error
+
+
+def run_odoo_shell(app: App, team: TeamConfig, branch: str, code: str) -> dict[str, Any]:
+    """Run Python ``code`` in ``odoo shell`` (``env`` bound) on the environment's database."""
+    env = get_env(app, team, branch)
+    res, traceback, error = run_shell_code(app, env, code)
+    return {
+        "ok": res.exit_code == 0,
+        "exit_code": res.exit_code,
+        "stdout": res.stdout,
+        "error": error or None,
+        "traceback": traceback or None,
+        "stderr": res.stderr,
+        "timed_out": res.timed_out,
+    }
+
+
+_RESET_CODE = """\
+users = env['res.users'].with_context(active_test=False).search([('login', '=', {login!r})])
+if users:
+    users.write({{'password': {password!r}}})
+    env.cr.commit()
+print('ODUFLOW_USERS_CHANGED=%d' % len(users))
+"""
+_CHANGED_RE = re.compile(r"^ODUFLOW_USERS_CHANGED=(\d+)$", re.M)
+
+
+def reset_admin_password(
+    app: App, team: TeamConfig, branch: str, login: str = "admin", password: str = "test"
+) -> dict[str, Any]:
+    """Set the password of the user ``login`` through the ORM (real Odoo hashing)."""
+    for what, value in (("login", login), ("password", password)):
+        if not isinstance(value, str) or not value or any(c in value for c in "\0\r\n"):
+            raise ValidationError(f"{what} must be a non-empty single-line string")
+    env = get_env(app, team, branch)
+    res, _, error = run_shell_code(
+        app, env, _RESET_CODE.format(login=login, password=password), timeout=app.config.limits.exec_timeout
+    )
+    found = _CHANGED_RE.search(res.stdout)
+    if res.exit_code != 0 or found is None:
+        detail = (error or res.stderr[-3000:] or res.stdout[-3000:]).replace(password, "***")
+        raise ExternalCommandError(
+            "resetting the password failed", command="odoo shell", exit_code=res.exit_code, output=detail
+        )
+    changed = int(found.group(1))
+    if changed == 0:
+        raise NotFoundError(
+            f"no user with login '{login}' in the database of '{env.branch}' "
+            '(run_db_query "SELECT login FROM res_users" lists the logins)'
+        )
+    return {
+        "branch": env.branch,
+        "login": login,
+        "users_changed": changed,
+        "message": f"password of '{login}' changed; log in at {env.params.url or 'the environment URL'}",
+    }

@@ -1,0 +1,146 @@
+"""``pull_and_apply``: fetch the branch, work out what the changes need, do only that.
+
+The plan comes from the ``oduflow_analyze_changes`` plugins (see :mod:`oduflow.changes`).
+The action run is the smallest one that makes the environment match the new code:
+dependencies changed -> rebuild the container (dependencies re-installed); modules to install
+or upgrade -> one ``odoo -i A -u B --stop-after-init`` run, then a restart; Python changes
+only -> a restart; views/assets only -> nothing (``--dev=xml``: reload the browser).
+Shared by the ``pull_and_apply`` tool and the REST ``/sync`` endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oduflow import changes, git
+from oduflow.app import App
+from oduflow.config import TeamConfig
+from oduflow.contracts import Progress, no_progress
+from oduflow.errors import OduflowError
+from oduflow.fsutil import chown_tree
+from oduflow.services import environments, odoo_ops
+from oduflow.services.envmodel import Env, get_env
+
+MAX_LISTED_FILES = 200
+
+
+def _git_env(app: App, team: TeamConfig, env: Env) -> dict[str, str]:
+    creds = git.credential_env(app.team_dir(team.id) / ".git-credentials")
+    return git.workspace_env(env.paths.repo, creds)
+
+
+def _files(ctx: changes.ChangeContext) -> list[dict[str, str]]:
+    out = []
+    for c in ctx.changes[:MAX_LISTED_FILES]:
+        item = {"path": c.path, "status": c.status}
+        if c.old_path:
+            item["old_path"] = c.old_path
+        out.append(item)
+    return out
+
+
+def _step(name: str, run: Any) -> dict[str, Any]:
+    """Run one action; an Oduflow error becomes a failed step instead of an exception."""
+    try:
+        detail = run()
+    except OduflowError as exc:
+        return {"action": name, "ok": False, "error": f"{exc.type_name}: {exc}"}
+    return {"action": name, "ok": True, **(detail or {})}
+
+
+def pull_and_apply(
+    app: App, team: TeamConfig, branch: str, dry_run: bool = False, progress: Progress = no_progress
+) -> dict[str, Any]:
+    """Pull ``branch`` into its environment and apply the minimal action (or only plan it)."""
+    env = get_env(app, team, branch)
+    repo = env.paths.repo
+    genv = _git_env(app, team, env)
+    old = git.head(repo, genv)
+    progress("fetching")
+    new = git.fetch(repo, env.branch, genv)
+    base: dict[str, Any] = {"branch": env.branch, "dry_run": dry_run, "old_commit": old}
+    if new is None:
+        return {
+            **base,
+            "new_commit": old,
+            "changed_files": [],
+            "actions": [],
+            "summary": f"branch '{env.branch}' is not on the remote yet: push it and pull again; "
+            "nothing done",
+        }
+    if new == old:
+        return {
+            **base,
+            "new_commit": new,
+            "changed_files": [],
+            "actions": [],
+            "summary": "already up to date; nothing done",
+        }
+    git.ensure_fast_forward(repo, old, new, genv)
+    progress("analysing changes")
+    ctx = changes.collect_changes(repo, old, new)
+    plan = app.hooks.analyze_changes(ctx)
+    result: dict[str, Any] = {
+        **base,
+        "new_commit": new,
+        "changed_files": _files(ctx),
+        "changed_files_total": len(ctx.changes),
+        "plan": plan.to_dict(),
+    }
+    head_line = f"{old[:8]}..{new[:8]}, {len(ctx.changes)} file(s) changed"
+    if dry_run:
+        result["actions"] = []
+        result["summary"] = f"dry run ({head_line}, HEAD not moved): would {plan.summary()}"
+        return result
+
+    progress("fast-forwarding the checkout")
+    git.fast_forward(repo, new, genv)
+    chown_tree(repo, env.params.uid, env.params.gid)
+    actions, outcome = _apply(app, team, env, plan, progress)
+    result["actions"] = actions
+    result["summary"] = f"{head_line}: {outcome}"
+    return result
+
+
+def _apply(
+    app: App, team: TeamConfig, env: Env, plan: changes.ChangePlan, progress: Progress
+) -> tuple[list[dict[str, Any]], str]:
+    """Run what ``plan`` needs; returns the steps and a one-line outcome."""
+    actions: list[dict[str, Any]] = []
+    said: list[str] = []
+    if plan.dependencies:
+        progress("dependencies changed: rebuilding the container")
+        step = _step("rebuild", lambda: environments.rebuild_environment(app, team, env.branch, progress))
+        actions.append(step)
+        said.append("container rebuilt with the new dependencies" if step["ok"] else "rebuild FAILED")
+        if not step["ok"]:
+            return actions, "; ".join(said)
+        env = get_env(app, team, env.branch)
+    modules = bool(plan.install or plan.upgrade)
+    if modules:
+        label = " + ".join(
+            f"{verb} {', '.join(mods)}"
+            for verb, mods in (("install", plan.install), ("upgrade", plan.upgrade))
+            if mods
+        )
+        progress(label)
+        step = _step(
+            "install/upgrade",
+            lambda: {"result": odoo_ops.module_operation(app, env, plan.install, plan.upgrade)},
+        )
+        if step["ok"]:
+            step["ok"] = step["result"]["ok"]
+            said.append(odoo_ops.operation_summary(label, step["result"]))
+        else:
+            said.append(f"{label}: could not run: {step['error']}")
+        actions.append(step)
+    if modules or (plan.restart and not plan.dependencies):  # a rebuild has just started the server
+        progress("restarting the server")
+        step = _step("restart", lambda: environments.restart_environment(app, team, env.branch))
+        actions.append(step)
+        said.append("server restarted" if step["ok"] else "server restart FAILED")
+    if plan.refresh:
+        said.append("views/assets changed: reload the browser (served live with --dev=xml)")
+    if not said:
+        said.append(plan.summary())
+    return actions, "; ".join(said)

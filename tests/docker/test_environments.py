@@ -1,0 +1,255 @@
+"""The per-branch lifecycle on the real engine, PostgreSQL, git and fuse-overlayfs."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+
+from oduflow import catalog
+from oduflow.app import App
+from oduflow.errors import ConflictError, NotFoundError, ProtectedError, StepError, ValidationError
+from oduflow.fsutil import fuse_mounts_under
+from oduflow.services import environments
+from oduflow.services.envmodel import get_env
+from tests.fixtures.instance import GitRemote, Instance
+
+TEAM = "1"
+
+
+def call(app: App, tool: str, **args: object) -> dict:
+    return catalog.invoke(app, app.config.team(TEAM), tool, args)
+
+
+def leftovers(app: App, branch: str, slug: str) -> list[str]:
+    """Everything an environment of ``slug`` could have left behind."""
+    names, team = app.names, app.config.team(TEAM)
+    found = []
+    client = app.docker()
+    if client.containers.list(all=True, filters=names.instance_filter(env=slug)):
+        found.append("container")
+    db = app.db()
+    if db.exists(names.env_db(TEAM, slug)):
+        found.append("database")
+    if db.role_exists(names.env_role(TEAM, slug)):
+        found.append("role")
+    workspace = app.team_dir(TEAM) / "workspaces" / slug
+    if workspace.exists():
+        found.append("workspace")
+    if fuse_mounts_under(app.team_dir(TEAM)):
+        found += [f"mount {m}" for m in fuse_mounts_under(workspace.parent) if slug in str(m)]
+    if app.ports(team).get(f"env:{slug}") is not None:
+        found.append("port")
+    if app.store.get_env(TEAM, branch) is not None:
+        found.append("state record")
+    return found
+
+
+def http_get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - loopback test server
+        return int(resp.status)
+
+
+@pytest.fixture
+def remote(git_remote: Callable[..., GitRemote]) -> GitRemote:
+    return git_remote("demo_ok")
+
+
+@pytest.fixture(scope="module")
+def default_template(instance: Instance) -> Iterator[str]:
+    """A template made by ``init-template`` (base installed) with a small filestore."""
+    from oduflow.services import templates, templates_ops
+
+    app = instance.app()
+    team = app.config.team(TEAM)
+    templates_ops.init_template(app, team, instance.odoo_image, "default", "base")
+    yield "default"
+    templates.delete_template(app, team, "default")
+
+
+@pytest.fixture(scope="module")
+def big_template(instance: Instance, default_template: str) -> Iterator[str]:
+    """A template whose filestore exceeds the threshold (1 MB in tests): overlay storage."""
+    import shutil
+
+    from oduflow.services import templates
+
+    app = instance.app()
+    team = app.config.team(TEAM)
+    src = app.team_dir(TEAM) / "templates" / default_template
+    dst = app.team_dir(TEAM) / "templates" / "big"
+    dst.mkdir()
+    shutil.copyfile(src / "dump.pgdump", dst / "dump.pgdump")
+    (dst / "filestore" / "ab").mkdir(parents=True)
+    (dst / "filestore" / "ab" / "abcdef").write_bytes(b"\1" * (2 << 20))
+    (dst / "metadata.json").write_text(json.dumps({"odoo_image": instance.odoo_image}))
+    result = templates.reload_template(app, team, "big")
+    assert result["metadata"]["storage"] == "overlay"
+    yield "big"
+    templates.delete_template(app, team, "big")
+
+
+def test_template_none_full_lifecycle(app: App, instance: Instance, remote: GitRemote) -> None:
+    created = call(app, "create_environment", branch_name="feature/none-1", template_name="none",
+                   repo_url=remote.url, odoo_image=instance.odoo_image)
+    slug = "feature-none-1"
+    assert created["status"] == "running" and created["branch_created_from_default"] is True
+    assert http_get(created["url"].replace("localhost", "127.0.0.1") + "/web/login") == 200
+    listed = {e["branch"]: e for e in call(app, "list_environments")}
+    assert listed["feature/none-1"]["status"] == "running"
+    info = call(app, "get_environment_info", branch_name="feature/none-1")
+    assert info["db_name"] == app.names.env_db(TEAM, slug) and "db_password" not in json.dumps(info)
+    assert info["container_status"] == "running" and "cpu_percent" in info["stats"]
+    db = app.db()
+    role = app.names.env_role(TEAM, slug)
+    assert db.query("SELECT rolsuper, rolcreatedb FROM pg_roles WHERE rolname=%s", [role]) == [(False, False)]
+    assert db.query("SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid=m.member "
+                    "WHERE r.rolname=%s", [role]) == [(0,)]
+    assert db.query("SELECT state FROM ir_module_module WHERE name='base'",
+                    dbname=info["db_name"]) == [("installed",)]
+    env = get_env(app, app.config.team(TEAM), "feature/none-1")
+    (env.filestore(app).merged / "marker").write_text("kept")
+    db.query("CREATE TABLE IF NOT EXISTS kept (v int)", dbname=info["db_name"])
+
+    assert call(app, "stop_environment", branch_name="feature/none-1")["status"] == "stopped"
+    assert call(app, "start_environment", branch_name="feature/none-1")["status"] == "running"
+    assert call(app, "restart_environment", branch_name="feature/none-1")["status"] == "running"
+    assert call(app, "rebuild_environment", branch_name="feature/none-1")["status"] == "running"
+    assert (env.filestore(app).merged / "marker").read_text() == "kept"
+    assert db.query("SELECT to_regclass('kept') IS NOT NULL", dbname=info["db_name"]) == [(True,)]
+
+    with pytest.raises(ConflictError):
+        call(app, "create_environment", branch_name="feature/none-1", template_name="none",
+             repo_url=remote.url, odoo_image=instance.odoo_image)
+    deleted = call(app, "delete_environment", branch_name="feature/none-1")
+    assert set(deleted["deleted"]) >= {"container", "database", "database role", "workspace"}
+    assert leftovers(app, "feature/none-1", slug) == []
+
+
+def test_protection(app: App, instance: Instance, remote: GitRemote) -> None:
+    call(app, "create_environment", branch_name="protect-me", template_name="none",
+         repo_url=remote.url, odoo_image=instance.odoo_image)
+    team = app.config.team(TEAM)
+    environments.set_protected(app, team, "protect-me", True)
+    with pytest.raises(ProtectedError):
+        call(app, "delete_environment", branch_name="protect-me")
+    with pytest.raises(ProtectedError):
+        call(app, "stop_environment", branch_name="protect-me")
+    assert call(app, "restart_environment", branch_name="protect-me")["status"] == "running"
+    environments.set_protected(app, team, "protect-me", False)
+    call(app, "delete_environment", branch_name="protect-me")
+    assert leftovers(app, "protect-me", "protect-me") == []
+
+
+def test_copy_template_inherits_metadata_and_sanitizes(app: App, instance: Instance,
+                                                       remote: GitRemote, default_template: str) -> None:
+    meta = app.team_dir(TEAM) / "templates" / default_template / "metadata.json"
+    data = json.loads(meta.read_text())
+    assert data["odoo_image"] == instance.odoo_image and data["storage"] == "copy"
+    data["repo_url"] = remote.url
+    meta.write_text(json.dumps(data))
+    db = app.db()
+    tdb = app.names.template_db(TEAM, default_template)
+    assert db.query("SELECT datistemplate, datallowconn FROM pg_database WHERE datname=%s", [tdb]) == [
+        (True, False)]
+    remote.write(".odoo_sanitize/01_mark.sql", "CREATE TABLE sanitized_by_repo (v int);")
+    remote.write(".odoo_sanitize/02_mark.py",
+                 "import os, psycopg2\nc = psycopg2.connect(host=os.environ['DB_HOST'], "
+                 "dbname=os.environ['ODOO_DB'], user=os.environ['DB_USER'], password=os.environ['DB_PASSWORD'])\n"
+                 "c.cursor().execute('CREATE TABLE sanitized_by_python (v int)'); c.commit()\n")
+    remote.push("sanitize scripts")
+    created = call(app, "create_environment", branch_name="from-default")
+    try:
+        assert created["template"] == "default" and created["storage"] == "copy"
+        assert created["repo_url"] == remote.url and created["odoo_image"] == instance.odoo_image
+        dbname = created["database"]
+        assert db.query("SELECT to_regclass('sanitized_by_repo') IS NOT NULL, "
+                        "to_regclass('sanitized_by_python') IS NOT NULL", dbname=dbname) == [(True, True)]
+        assert db.query("SELECT count(*) FROM ir_mail_server WHERE active", dbname=dbname) == [(0,)]
+    finally:
+        call(app, "delete_environment", branch_name="from-default")
+    assert leftovers(app, "from-default", "from-default") == []
+
+
+def test_overlay_environments_do_not_see_each_other(app: App, instance: Instance, remote: GitRemote,
+                                                    big_template: str) -> None:
+    team = app.config.team(TEAM)
+    kw = {"template_name": big_template, "repo_url": remote.url}
+    call(app, "create_environment", branch_name="ov-a", **kw)
+    call(app, "create_environment", branch_name="ov-b", **kw)
+    try:
+        a, b = get_env(app, team, "ov-a"), get_env(app, team, "ov-b")
+        assert a.params.storage == "overlay"
+        fa, fb = a.filestore(app).merged, b.filestore(app).merged
+        assert (fa / "ab" / "abcdef").stat().st_size == 2 << 20
+        container = app.docker().containers.get(a.container_name)
+        out = container.exec_run(["sh", "-c", f"echo from-a > /var/lib/odoo/filestore/{a.params.db_name}/new.txt"
+                                  f" && ls -ln /var/lib/odoo/filestore/{a.params.db_name}/new.txt"])
+        assert out.exit_code == 0, out.output
+        assert (fa / "new.txt").read_text() == "from-a\n"
+        assert not (fb / "new.txt").exists()
+        assert not (app.team_dir(TEAM) / "templates" / big_template / "filestore" / "new.txt").exists()
+        assert (a.paths.workspace / "filestore_upper" / "new.txt").exists()
+        assert not (a.paths.workspace / "filestore_upper" / "ab").exists()  # nothing copied up
+
+        # a dead FUSE daemon (or a reboot) leaves a stale mount: the server start repairs it
+        import subprocess
+
+        subprocess.run(["pkill", "-f", f"fuse-overlayfs.*{a.paths.workspace}/filestore_upper"], check=True)
+        import time
+
+        time.sleep(0.5)
+        assert not app.hooks.storage("overlay").is_healthy(a.filestore(app))
+        repaired = environments.remount_all(app)
+        assert f"{TEAM}/ov-a" in repaired
+        assert (fa / "new.txt").read_text() == "from-a\n"
+        out = container.exec_run(["cat", f"/var/lib/odoo/filestore/{a.params.db_name}/new.txt"])
+        assert out.output == b"from-a\n"
+    finally:
+        call(app, "delete_environment", branch_name="ov-a")
+        call(app, "delete_environment", branch_name="ov-b")
+    assert leftovers(app, "ov-a", "ov-a") == [] and leftovers(app, "ov-b", "ov-b") == []
+
+
+@pytest.mark.parametrize(("case", "step"), [
+    ("bad repo", "clone repository"),
+    ("missing image", "prepare image"),
+    ("failing sanitize", "sanitize database"),
+    ("never ready", "wait until Odoo serves the database"),
+])
+def test_failed_create_leaves_nothing(app: App, instance: Instance, git_remote: Callable[..., GitRemote],
+                                      default_template: str, case: str, step: str) -> None:
+    remote = git_remote("demo_ok", files={".odoo_sanitize/01_bad.sql": "UPDATE no_such_table SET x = 1;"}
+                        if case == "failing sanitize" else None)
+    args = {"branch_name": "doomed", "template_name": default_template, "repo_url": remote.url,
+            "odoo_image": instance.odoo_image}
+    if case == "bad repo":
+        args["repo_url"] = "file:///nonexistent/repo.git"
+    if case == "missing image":
+        args["odoo_image"] = "oduflowtest-no-such-odoo:1"
+    target = app
+    if case == "never ready":
+        target = App(replace(app.config, limits=replace(app.config.limits, ready_timeout=1)))
+    with pytest.raises(StepError) as err:
+        catalog.invoke(target, target.config.team(TEAM), "create_environment", args)
+    assert err.value.step.startswith(step), err.value.step
+    assert step.split()[0] in str(err.value)
+    assert leftovers(app, "doomed", "doomed") == []
+
+
+def test_bad_input_is_refused_before_anything_happens(app: App, instance: Instance, remote: GitRemote) -> None:
+    with pytest.raises(NotFoundError, match="template 'nope' does not exist"):
+        call(app, "create_environment", branch_name="x1", template_name="nope", repo_url=remote.url,
+             odoo_image=instance.odoo_image)
+    with pytest.raises(ValidationError):
+        call(app, "create_environment", branch_name="../etc", template_name="none", repo_url=remote.url,
+             odoo_image=instance.odoo_image)
+    local = App(replace(app.config, server=replace(app.config.server, allow_local_repos=False)))
+    with pytest.raises(ValidationError, match="allow_local_repos"):
+        catalog.invoke(local, local.config.team(TEAM), "create_environment",
+                       {"branch_name": "x2", "template_name": "none", "repo_url": remote.url,
+                        "odoo_image": instance.odoo_image})
+    assert leftovers(app, "x1", "x1") == [] and leftovers(app, "x2", "x2") == []
