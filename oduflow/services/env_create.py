@@ -322,3 +322,16 @@ def _run_python(
             exit_code=exit_code,
             output=logs[-4000:],
         )
+
+
+def recreate_environment(
+    app: App, team: TeamConfig, branch_name: str, progress: Progress = no_progress
+) -> dict[str, Any]:
+    """Delete the environment and create it again with the same parameters (a clean slate)."""
+    from oduflow.services.environments import delete_environment
+    from oduflow.services.envmodel import get_env
+
+    env = get_env(app, team, branch_name)
+    p = env.params
+    delete_environment(app, team, env.branch, progress)
+    return create_environment(app, team, env.branch, p.template, p.repo_url, p.odoo_image, p.sanitize, progress)

@@ -3,8 +3,9 @@
 The role is a plain LOGIN role that owns its database and nothing else (no superuser, no
 ``CREATEDB``/``CREATEROLE``, no membership of other roles): a query cannot reach another
 environment's database, run ``COPY ... TO PROGRAM`` or read server files. Every query runs with
-a ``statement_timeout`` and a client-side cancel as a backstop; rows are streamed and at most
-``[limits].query_max_rows`` are kept.
+a ``statement_timeout`` and a client-side cancel as a backstop; the rows of a query are read
+through a server-side cursor, at most ``[limits].query_max_rows`` of them, so a large result
+never travels to Oduflow in full.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def _sql_error(exc: psycopg.Error, timeout: int) -> Exception:
     state = exc.sqlstate or ""
     text = (diag.message_primary or str(exc)).strip()
     detail = " ".join(x for x in (diag.message_detail, diag.message_hint) if x)
+    if _MULTIPLE in text:
+        return ValidationError(_ONE_STATEMENT)
     if state == "57014":
         return ExternalCommandError(
             f"query cancelled: it ran longer than {timeout} s ([limits].query_timeout)",
@@ -81,14 +84,16 @@ def _sql_error(exc: psycopg.Error, timeout: int) -> Exception:
 
 
 @contextmanager
-def env_connection(app: App, env: Env) -> Iterator[psycopg.Connection]:
-    """An autocommit connection to the environment's database as its own role, with timeouts."""
+def env_connection(app: App, env: Env, *, autocommit: bool = True) -> Iterator[psycopg.Connection]:
+    """A connection to the environment's database as its own role, with timeouts."""
     timeout = app.config.limits.query_timeout
     p = env.params
-    with app.db().connect(p.db_name, user=p.db_role, password=p.db_password, autocommit=True) as conn:
-        conn.execute("SELECT set_config('statement_timeout', %s, false)", [f"{timeout}s"])
-        conn.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false)", [f"{timeout}s"])
-        timer = threading.Timer(timeout + 5, conn.cancel_safe)
+    with app.db().connect(p.db_name, user=p.db_role, password=p.db_password, autocommit=autocommit) as conn:
+        for name in ("statement_timeout", "idle_in_transaction_session_timeout"):
+            conn.execute("SELECT set_config(%s, %s, false)", [name, f"{timeout}s"])
+        if not autocommit:
+            conn.commit()
+        timer = threading.Timer(timeout + 5, conn.cancel_safe)  # backstop if the timeout is reset
         timer.daemon = True
         timer.start()
         try:
@@ -97,8 +102,51 @@ def env_connection(app: App, env: Env) -> Iterator[psycopg.Connection]:
             timer.cancel()
 
 
+_CURSOR = "oduflow_query"
+_MULTIPLE = "cannot insert multiple commands"
+_ONE_STATEMENT = "send one SQL statement per call (no ';'-separated statements)"
+
+
+def _run(conn: psycopg.Connection, query: str, max_rows: int) -> dict[str, Any]:
+    """Execute one statement; rows of a query are read through a server-side cursor.
+
+    ``DECLARE .. CURSOR FOR <query>`` is accepted for SELECT/VALUES/TABLE only and fails before
+    anything runs otherwise; then the statement runs on its own (autocommit). Both paths use
+    the extended protocol, so a string with several statements is refused.
+    """
+    with conn.cursor() as cur:
+        try:
+            cur.execute(f"DECLARE {_CURSOR} NO SCROLL CURSOR FOR {query}", binary=True)
+            declared = True
+        except psycopg.Error as exc:
+            conn.rollback()
+            if _MULTIPLE in str(exc):
+                raise ValidationError(_ONE_STATEMENT) from None
+            declared = False
+        if declared:
+            rows = cur.execute(f"FETCH FORWARD {max_rows + 1} FROM {_CURSOR}").fetchall()
+            columns = [c.name for c in cur.description or []]
+            total: int | None = len(rows)
+            if len(rows) > max_rows:
+                try:  # count the rest without transferring it
+                    cur.execute(f"MOVE FORWARD ALL IN {_CURSOR}")
+                    total = len(rows) + max(cur.rowcount, 0)
+                except psycopg.errors.QueryCanceled:
+                    conn.rollback()
+                    return {"columns": columns, "rows": rows, "rowcount": None, "status": "SELECT"}
+            cur.execute(f"CLOSE {_CURSOR}")
+            conn.commit()
+            return {"columns": columns, "rows": rows, "rowcount": total, "status": f"SELECT {total}"}
+        conn.autocommit = True
+        cur.execute(query, prepare=True)
+        columns = [c.name for c in cur.description or []]
+        rows = cur.fetchmany(max_rows + 1) if cur.description else []
+        count = cur.rowcount if cur.rowcount >= 0 else None
+        return {"columns": columns, "rows": rows, "rowcount": count, "status": cur.statusmessage or ""}
+
+
 def run_db_query(app: App, team: TeamConfig, branch: str, query: str) -> dict[str, Any]:
-    """Run one SQL statement on the environment's database (autocommit) and return its rows."""
+    """Run one SQL statement on the environment's database (committed) and return its rows."""
     if not isinstance(query, str) or not query.strip():
         raise ValidationError("query is empty")
     if len(query) > MAX_QUERY_CHARS or "\0" in query:
@@ -106,32 +154,19 @@ def run_db_query(app: App, team: TeamConfig, branch: str, query: str) -> dict[st
     env = get_env(app, team, branch)
     limits = app.config.limits
     max_rows = limits.query_max_rows
-    rows: list[list[Any]] = []
-    seen = 0
     try:
-        with env_connection(app, env) as conn, conn.cursor() as cur:
-            for row in cur.stream(query):
-                seen += 1
-                if seen <= max_rows:
-                    rows.append([json_safe(v) for v in row])
-            columns = [c.name for c in cur.description] if cur.description else []
-            status = cur.statusmessage or ""
-            affected = cur.rowcount
+        with env_connection(app, env, autocommit=False) as conn:
+            result = _run(conn, query, max_rows)
     except psycopg.Error as exc:
-        if "cannot insert multiple commands" in str(exc):
-            raise ValidationError("send one SQL statement per call (no ';'-separated statements)") from None
         raise _sql_error(exc, limits.query_timeout) from None
-    result: dict[str, Any] = {
-        "columns": columns,
-        "rows": rows,
-        "rowcount": seen if columns else affected,
-        "status": status,
-        "truncated": seen > max_rows,
-    }
-    if seen > max_rows:
-        result["note"] = (
-            f"{seen} rows; only the first {max_rows} returned ([limits].query_max_rows): add a LIMIT"
-        )
+    rows = result["rows"]
+    truncated = len(rows) > max_rows
+    result["rows"] = [[json_safe(v) for v in row] for row in rows[:max_rows]]
+    result["truncated"] = truncated
+    if truncated:
+        total = result["rowcount"]
+        more = f"{total} rows" if total is not None and total > max_rows else f"more than {max_rows} rows"
+        result["note"] = f"{more}; only the first {max_rows} returned ([limits].query_max_rows): add a LIMIT"
     return result
 
 

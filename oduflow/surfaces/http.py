@@ -47,7 +47,7 @@ class McpAuthMiddleware:
         await self.app(scope, receive, send)
 
 
-def startup_lines(app: App) -> list[str]:
+def startup_lines(app: App, port: int | None = None) -> list[str]:
     cfg = app.config
     lines = []
     for team in cfg.teams.values():

@@ -93,8 +93,14 @@ def big_template(instance: Instance, default_template: str) -> Iterator[str]:
 
 
 def test_template_none_full_lifecycle(app: App, instance: Instance, remote: GitRemote) -> None:
-    created = call(app, "create_environment", branch_name="feature/none-1", template_name="none",
-                   repo_url=remote.url, odoo_image=instance.odoo_image)
+    created = call(
+        app,
+        "create_environment",
+        branch_name="feature/none-1",
+        template_name="none",
+        repo_url=remote.url,
+        odoo_image=instance.odoo_image,
+    )
     slug = "feature-none-1"
     assert created["status"] == "running" and created["branch_created_from_default"] is True
     assert http_get(created["url"].replace("localhost", "127.0.0.1") + "/web/login") == 200
@@ -106,10 +112,12 @@ def test_template_none_full_lifecycle(app: App, instance: Instance, remote: GitR
     db = app.db()
     role = app.names.env_role(TEAM, slug)
     assert db.query("SELECT rolsuper, rolcreatedb FROM pg_roles WHERE rolname=%s", [role]) == [(False, False)]
-    assert db.query("SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid=m.member "
-                    "WHERE r.rolname=%s", [role]) == [(0,)]
-    assert db.query("SELECT state FROM ir_module_module WHERE name='base'",
-                    dbname=info["db_name"]) == [("installed",)]
+    assert db.query(
+        "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid=m.member WHERE r.rolname=%s", [role]
+    ) == [(0,)]
+    assert db.query("SELECT state FROM ir_module_module WHERE name='base'", dbname=info["db_name"]) == [
+        ("installed",)
+    ]
     env = get_env(app, app.config.team(TEAM), "feature/none-1")
     (env.filestore(app).merged / "marker").write_text("kept")
     db.query("CREATE TABLE IF NOT EXISTS kept (v int)", dbname=info["db_name"])
@@ -122,16 +130,28 @@ def test_template_none_full_lifecycle(app: App, instance: Instance, remote: GitR
     assert db.query("SELECT to_regclass('kept') IS NOT NULL", dbname=info["db_name"]) == [(True,)]
 
     with pytest.raises(ConflictError):
-        call(app, "create_environment", branch_name="feature/none-1", template_name="none",
-             repo_url=remote.url, odoo_image=instance.odoo_image)
+        call(
+            app,
+            "create_environment",
+            branch_name="feature/none-1",
+            template_name="none",
+            repo_url=remote.url,
+            odoo_image=instance.odoo_image,
+        )
     deleted = call(app, "delete_environment", branch_name="feature/none-1")
     assert set(deleted["deleted"]) >= {"container", "database", "database role", "workspace"}
     assert leftovers(app, "feature/none-1", slug) == []
 
 
 def test_protection(app: App, instance: Instance, remote: GitRemote) -> None:
-    call(app, "create_environment", branch_name="protect-me", template_name="none",
-         repo_url=remote.url, odoo_image=instance.odoo_image)
+    call(
+        app,
+        "create_environment",
+        branch_name="protect-me",
+        template_name="none",
+        repo_url=remote.url,
+        odoo_image=instance.odoo_image,
+    )
     team = app.config.team(TEAM)
     environments.set_protected(app, team, "protect-me", True)
     with pytest.raises(ProtectedError):
@@ -144,8 +164,9 @@ def test_protection(app: App, instance: Instance, remote: GitRemote) -> None:
     assert leftovers(app, "protect-me", "protect-me") == []
 
 
-def test_copy_template_inherits_metadata_and_sanitizes(app: App, instance: Instance,
-                                                       remote: GitRemote, default_template: str) -> None:
+def test_copy_template_inherits_metadata_and_sanitizes(
+    app: App, instance: Instance, remote: GitRemote, default_template: str
+) -> None:
     meta = app.team_dir(TEAM) / "templates" / default_template / "metadata.json"
     data = json.loads(meta.read_text())
     assert data["odoo_image"] == instance.odoo_image and data["storage"] == "copy"
@@ -154,28 +175,35 @@ def test_copy_template_inherits_metadata_and_sanitizes(app: App, instance: Insta
     db = app.db()
     tdb = app.names.template_db(TEAM, default_template)
     assert db.query("SELECT datistemplate, datallowconn FROM pg_database WHERE datname=%s", [tdb]) == [
-        (True, False)]
+        (True, False)
+    ]
     remote.write(".odoo_sanitize/01_mark.sql", "CREATE TABLE sanitized_by_repo (v int);")
-    remote.write(".odoo_sanitize/02_mark.py",
-                 "import os, psycopg2\nc = psycopg2.connect(host=os.environ['DB_HOST'], "
-                 "dbname=os.environ['ODOO_DB'], user=os.environ['DB_USER'], password=os.environ['DB_PASSWORD'])\n"
-                 "c.cursor().execute('CREATE TABLE sanitized_by_python (v int)'); c.commit()\n")
+    remote.write(
+        ".odoo_sanitize/02_mark.py",
+        "import os, psycopg2\nc = psycopg2.connect(host=os.environ['DB_HOST'], "
+        "dbname=os.environ['ODOO_DB'], user=os.environ['DB_USER'], password=os.environ['DB_PASSWORD'])\n"
+        "c.cursor().execute('CREATE TABLE sanitized_by_python (v int)'); c.commit()\n",
+    )
     remote.push("sanitize scripts")
     created = call(app, "create_environment", branch_name="from-default")
     try:
         assert created["template"] == "default" and created["storage"] == "copy"
         assert created["repo_url"] == remote.url and created["odoo_image"] == instance.odoo_image
         dbname = created["database"]
-        assert db.query("SELECT to_regclass('sanitized_by_repo') IS NOT NULL, "
-                        "to_regclass('sanitized_by_python') IS NOT NULL", dbname=dbname) == [(True, True)]
+        assert db.query(
+            "SELECT to_regclass('sanitized_by_repo') IS NOT NULL, "
+            "to_regclass('sanitized_by_python') IS NOT NULL",
+            dbname=dbname,
+        ) == [(True, True)]
         assert db.query("SELECT count(*) FROM ir_mail_server WHERE active", dbname=dbname) == [(0,)]
     finally:
         call(app, "delete_environment", branch_name="from-default")
     assert leftovers(app, "from-default", "from-default") == []
 
 
-def test_overlay_environments_do_not_see_each_other(app: App, instance: Instance, remote: GitRemote,
-                                                    big_template: str) -> None:
+def test_overlay_environments_do_not_see_each_other(
+    app: App, instance: Instance, remote: GitRemote, big_template: str
+) -> None:
     team = app.config.team(TEAM)
     kw = {"template_name": big_template, "repo_url": remote.url}
     call(app, "create_environment", branch_name="ov-a", **kw)
@@ -186,8 +214,14 @@ def test_overlay_environments_do_not_see_each_other(app: App, instance: Instance
         fa, fb = a.filestore(app).merged, b.filestore(app).merged
         assert (fa / "ab" / "abcdef").stat().st_size == 2 << 20
         container = app.docker().containers.get(a.container_name)
-        out = container.exec_run(["sh", "-c", f"echo from-a > /var/lib/odoo/filestore/{a.params.db_name}/new.txt"
-                                  f" && ls -ln /var/lib/odoo/filestore/{a.params.db_name}/new.txt"])
+        out = container.exec_run(
+            [
+                "sh",
+                "-c",
+                f"echo from-a > /var/lib/odoo/filestore/{a.params.db_name}/new.txt"
+                f" && ls -ln /var/lib/odoo/filestore/{a.params.db_name}/new.txt",
+            ]
+        )
         assert out.exit_code == 0, out.output
         assert (fa / "new.txt").read_text() == "from-a\n"
         assert not (fb / "new.txt").exists()
@@ -214,25 +248,42 @@ def test_overlay_environments_do_not_see_each_other(app: App, instance: Instance
     assert leftovers(app, "ov-a", "ov-a") == [] and leftovers(app, "ov-b", "ov-b") == []
 
 
-@pytest.mark.parametrize(("case", "step"), [
-    ("bad repo", "clone repository"),
-    ("missing image", "prepare image"),
-    ("failing sanitize", "sanitize database"),
-    ("never ready", "wait until Odoo serves the database"),
-])
-def test_failed_create_leaves_nothing(app: App, instance: Instance, git_remote: Callable[..., GitRemote],
-                                      default_template: str, case: str, step: str) -> None:
-    remote = git_remote("demo_ok", files={".odoo_sanitize/01_bad.sql": "UPDATE no_such_table SET x = 1;"}
-                        if case == "failing sanitize" else None)
-    args = {"branch_name": "doomed", "template_name": default_template, "repo_url": remote.url,
-            "odoo_image": instance.odoo_image}
+@pytest.mark.parametrize(
+    ("case", "step"),
+    [
+        ("bad repo", "clone repository"),
+        ("missing image", "prepare image"),
+        ("failing sanitize", "sanitize database"),
+        ("never ready", "wait until Odoo serves the database"),
+    ],
+)
+def test_failed_create_leaves_nothing(
+    app: App,
+    instance: Instance,
+    git_remote: Callable[..., GitRemote],
+    default_template: str,
+    case: str,
+    step: str,
+) -> None:
+    files = {
+        "failing sanitize": {".odoo_sanitize/01_bad.sql": "UPDATE no_such_table SET x = 1;"},
+        # Odoo listens elsewhere than 8069: it never serves the database where Oduflow looks
+        "never ready": {"odoo.conf": "[options]\nhttp_port = 18069\n"},
+    }.get(case)
+    remote = git_remote("demo_ok", files=files)
+    args = {
+        "branch_name": "doomed",
+        "template_name": default_template,
+        "repo_url": remote.url,
+        "odoo_image": instance.odoo_image,
+    }
     if case == "bad repo":
         args["repo_url"] = "file:///nonexistent/repo.git"
     if case == "missing image":
         args["odoo_image"] = "oduflowtest-no-such-odoo:1"
     target = app
     if case == "never ready":
-        target = App(replace(app.config, limits=replace(app.config.limits, ready_timeout=1)))
+        target = App(replace(app.config, limits=replace(app.config.limits, ready_timeout=8)))
     with pytest.raises(StepError) as err:
         catalog.invoke(target, target.config.team(TEAM), "create_environment", args)
     assert err.value.step.startswith(step), err.value.step
@@ -240,16 +291,38 @@ def test_failed_create_leaves_nothing(app: App, instance: Instance, git_remote: 
     assert leftovers(app, "doomed", "doomed") == []
 
 
-def test_bad_input_is_refused_before_anything_happens(app: App, instance: Instance, remote: GitRemote) -> None:
+def test_bad_input_is_refused_before_anything_happens(
+    app: App, instance: Instance, remote: GitRemote
+) -> None:
     with pytest.raises(NotFoundError, match="template 'nope' does not exist"):
-        call(app, "create_environment", branch_name="x1", template_name="nope", repo_url=remote.url,
-             odoo_image=instance.odoo_image)
+        call(
+            app,
+            "create_environment",
+            branch_name="x1",
+            template_name="nope",
+            repo_url=remote.url,
+            odoo_image=instance.odoo_image,
+        )
     with pytest.raises(ValidationError):
-        call(app, "create_environment", branch_name="../etc", template_name="none", repo_url=remote.url,
-             odoo_image=instance.odoo_image)
+        call(
+            app,
+            "create_environment",
+            branch_name="../etc",
+            template_name="none",
+            repo_url=remote.url,
+            odoo_image=instance.odoo_image,
+        )
     local = App(replace(app.config, server=replace(app.config.server, allow_local_repos=False)))
     with pytest.raises(ValidationError, match="allow_local_repos"):
-        catalog.invoke(local, local.config.team(TEAM), "create_environment",
-                       {"branch_name": "x2", "template_name": "none", "repo_url": remote.url,
-                        "odoo_image": instance.odoo_image})
+        catalog.invoke(
+            local,
+            local.config.team(TEAM),
+            "create_environment",
+            {
+                "branch_name": "x2",
+                "template_name": "none",
+                "repo_url": remote.url,
+                "odoo_image": instance.odoo_image,
+            },
+        )
     assert leftovers(app, "x1", "x1") == [] and leftovers(app, "x2", "x2") == []

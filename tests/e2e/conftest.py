@@ -173,9 +173,3 @@ def pytest_runtest_makereport(
         for log in LOGS:
             report.sections.append((log.name, log.since(offsets.get(log.name, 0)) or "(empty)"))
     return report
-
-
-# TEMPORARY-DEV-ONLY (removed before hand-over): the Odoo stand-in image is being written
-@pytest.fixture(scope="session")
-def odoo_image() -> str:
-    return "odoo:not-needed"

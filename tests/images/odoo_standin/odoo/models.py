@@ -168,7 +168,7 @@ class BaseModel(CrudMixin, metaclass=MetaModel):
 
     def with_env(self, env: api.Environment) -> Any:
         """The same records in another environment."""
-        return type(env.registry[self._name])(env, self._ids)
+        return env.registry[self._name](env, self._ids)
 
     def with_context(self, *args: Any, **kwargs: Any) -> Any:
         """The same records with an updated context."""

@@ -22,7 +22,7 @@ def initialize(env: Any) -> None:
     cr.execute("SELECT nextval('base_cache_signaling')")
     load_openerp_module("base")
     env.registry.load("base")
-    schema.init_models(env, ["ir.module.module", "ir.module.module.dependency", "ir.model.data"], "base")
+    schema.init_models(env, ["ir.module.module", "ir.module.module.dependency", "ir.model.data"], "base", log=False)
     Module = env["ir.module.module"]
     for name in get_modules():
         info = get_manifest(name)

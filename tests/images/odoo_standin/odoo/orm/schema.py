@@ -36,9 +36,10 @@ def _try(cr: Any, query: str, params: Any = None) -> bool:
     return True
 
 
-def init_models(env: Any, model_names: list[str], module: str) -> None:
+def init_models(env: Any, model_names: list[str], module: str, log: bool = True) -> None:
     """Create or update the tables of ``model_names`` and reflect them for ``module``."""
-    _logger.info("module %s: creating or updating database tables", module)
+    if log:
+        _logger.info("module %s: creating or updating database tables", module)
     cr = env.cr
     for name in model_names:
         cls = env.registry[name]
@@ -51,7 +52,7 @@ def init_models(env: Any, model_names: list[str], module: str) -> None:
             if fname == "id" or not field.store or not field.column_type or fname in existing:
                 continue
             cr.execute(f'ALTER TABLE "{table}" ADD COLUMN "{fname}" {field.column_type}')
-            if field.required and not field.compute:
+            if field.required and not (field.compute or field.related):
                 _try(cr, f'ALTER TABLE "{table}" ALTER COLUMN "{fname}" SET NOT NULL')
             if field.args.get("index") or field.type == "many2one":
                 _try(cr, f'CREATE INDEX IF NOT EXISTS "{table}__{fname}_index" ON "{table}" ("{fname}")')

@@ -1,0 +1,53 @@
+"""``odoo shell -d DB``: run Python from standard input (or interactively on a terminal) with ``env``.
+
+Like the real shell: ``env`` (superuser), ``self`` (its user), ``odoo`` and ``openerp`` are bound;
+what the code prints goes to stdout and the log to stderr; nothing is committed unless the code
+calls ``env.cr.commit()``. Piped code that raises ends the process with the traceback on stderr
+and exit code 1 (the real shell ``exec``s standard input and lets the exception propagate).
+"""
+
+from __future__ import annotations
+
+import code
+import os
+import signal
+import sys
+from typing import Any
+
+import odoo
+from odoo import SUPERUSER_ID, api
+from odoo.cli.command import setup
+from odoo.tools import config
+
+
+def _console(local_vars: dict[str, Any]) -> None:
+    if not os.isatty(sys.stdin.fileno()):
+        local_vars["__name__"] = "__main__"
+        exec(sys.stdin.read(), local_vars)  # noqa: S102  (that is what the shell is for)
+        return
+    if "env" not in local_vars:
+        print(f"No environment set, use `{sys.argv[0]} shell -d dbname` to get one.")
+    for name in sorted(local_vars):
+        print(f"{name}: {local_vars[name]}")
+    code.InteractiveConsole(locals=local_vars).interact()
+
+
+def run_shell(args: list[str]) -> int:
+    """Run the shell; returns 0."""
+    setup(args)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    dbnames = config.db_names
+    if len(dbnames) > 1:
+        sys.exit("-d/--database/db_name has multiple database, please provide a single one")
+    local_vars: dict[str, Any] = {"openerp": odoo, "odoo": odoo}
+    if not dbnames:
+        _console(local_vars)
+        return 0
+    registry = odoo.registry(dbnames[0])
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        local_vars["env"] = env
+        local_vars["self"] = env.user
+        _console(local_vars)
+        cr.rollback()
+    return 0

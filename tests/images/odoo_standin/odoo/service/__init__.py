@@ -1,0 +1,1 @@
+"""``odoo.service``: server life cycle, the ``db`` service and the HTTP endpoints."""
