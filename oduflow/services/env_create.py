@@ -334,4 +334,6 @@ def recreate_environment(
     env = get_env(app, team, branch_name)
     p = env.params
     delete_environment(app, team, env.branch, progress)
-    return create_environment(app, team, env.branch, p.template, p.repo_url, p.odoo_image, p.sanitize, progress)
+    return create_environment(
+        app, team, env.branch, p.template, p.repo_url, p.odoo_image, p.sanitize, progress
+    )

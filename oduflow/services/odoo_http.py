@@ -157,7 +157,10 @@ def http_request_to_odoo(
         "body_truncated": truncated,
     }
     if _is_text(content_type, raw):
-        result["body"] = raw.decode(_charset(content_type), errors="replace")
+        try:
+            result["body"] = raw.decode(_charset(content_type), errors="replace")
+        except LookupError:  # unknown charset name
+            result["body"] = raw.decode("utf-8", errors="replace")
     else:
         size = resp_headers.get("Content-Length") if resp_headers is not None else None
         result["body"] = (

@@ -326,9 +326,7 @@ def reset_admin_password(
         if not isinstance(value, str) or not value or any(c in value for c in "\0\r\n"):
             raise ValidationError(f"{what} must be a non-empty single-line string")
     env = get_env(app, team, branch)
-    res, _, error = run_shell_code(
-        app, env, _RESET_CODE.format(login=login, password=password), timeout=app.config.limits.exec_timeout
-    )
+    res, _, error = run_shell_code(app, env, _RESET_CODE.format(login=login, password=password))
     found = _CHANGED_RE.search(res.stdout)
     if res.exit_code != 0 or found is None:
         detail = (error or res.stderr[-3000:] or res.stdout[-3000:]).replace(password, "***")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import urllib.error
@@ -132,6 +133,14 @@ def _jsonrpc(url: str, params: dict[str, Any], timeout: int = 30) -> Any:
     return data.get("result")
 
 
+def page_error(html: bytes) -> str:
+    """The error message of an Odoo database-manager page (the text around 'error')."""
+    text = re.sub(r"<[^>]+>", " ", html.decode(errors="replace"))
+    text = re.sub(r"\s+", " ", text)
+    match = re.search(r"[^.]{0,80}error[^<]{0,300}", text, re.IGNORECASE)
+    return (match.group(0) if match else text[:300]).strip()
+
+
 def _safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
     for member in archive.infolist():
         path = PurePosixPath(member.filename)
@@ -193,6 +202,7 @@ def import_template_from_odoo(
             raise ExternalCommandError(
                 "the server did not return a backup zip (wrong master password, or list_db disabled?)",
                 command="POST /web/database/backup",
+                output=page_error(archive_path.read_bytes()[:200_000]),
             )
         extracted = staging / "content"
         with zipfile.ZipFile(archive_path) as archive:

@@ -80,6 +80,23 @@ def test_install_xml_with_missing_field_fails(app: App, branch: str) -> None:
     assert error["file"] and error["file"].endswith("bad.xml")
 
 
+def test_install_malformed_xml_fails(app: App, branch: str) -> None:
+    root = "/mnt/extra-addons/demo_badxml"
+    files = {
+        "__init__.py": "",
+        "__manifest__.py": "{'name': 'Bad XML', 'version': '18.0.1.0.0', 'depends': ['base'], "
+        "'data': ['views/broken.xml'], 'license': 'LGPL-3'}\n",
+        "views/broken.xml": "<odoo>\n  <record id='x' model='ir.ui.view'>\n</odoo>\n",
+    }
+    for rel, text in files.items():
+        call(app, "write_file_in_odoo", branch_name=branch, path=f"{root}/{rel}", content=text)
+    result = call(app, "install_odoo_modules", branch_name=branch, modules="demo_badxml")
+    assert result["ok"] is False and result["exit_code"] == 255
+    error = result["error"]
+    assert "XMLSyntaxError" in (error["exception"] or "") or "ParseError" in (error["exception"] or "")
+    assert error["module"] == "demo_badxml"
+
+
 @pytest.mark.parametrize("modules", ["", "Sale", "sale;rm -rf /", "a,,-b", "../x"])
 def test_module_names_are_validated(app: App, branch: str, modules: str) -> None:
     with pytest.raises(ValidationError):
@@ -197,6 +214,20 @@ def test_shell_prints_and_reports_errors(app: App, branch: str) -> None:
     assert leftovers["stdout"].strip() == "0"
 
 
+def test_shell_timeout(app: App, branch: str) -> None:
+    fast = with_limits(app, command_timeout=3)
+    started = time.monotonic()
+    result = call(
+        fast,
+        "run_odoo_shell",
+        branch_name=branch,
+        code="import time\nprint('go', flush=True)\ntime.sleep(60)",
+    )
+    assert time.monotonic() - started < 20
+    assert result["timed_out"] is True and result["ok"] is False
+    assert "timed out" in result["error"] and result["stdout"].strip() == "go"
+
+
 def test_reset_admin_password(app: App, branch: str) -> None:
     query = "SELECT password FROM res_users WHERE login = 'admin'"
     before = call(app, "run_db_query", branch_name=branch, query=query)["rows"]
@@ -215,9 +246,9 @@ def test_read_file_and_ranges(app: App, branch: str) -> None:
     whole = call(app, "read_file_in_odoo", branch_name=branch, path=path)
     assert whole["type"] == "file" and whole["truncated"] is False
     assert whole["total_lines"] == 12 and whole["content"].startswith("from odoo.tests.common import")
-    part = call(app, "read_file_in_odoo", branch_name=branch, path=path, read_range="7:8")
+    part = call(app, "read_file_in_odoo", branch_name=branch, path=path, read_range="8:9")
     assert part["content"] == '    def test_fail(self):\n        self.assertEqual(1, 2, "one is not two")\n'
-    assert (part["start_line"], part["end_line"], part["total_lines"]) == (7, 8, 12)
+    assert (part["start_line"], part["end_line"], part["total_lines"]) == (8, 9, 12)
     past = call(app, "read_file_in_odoo", branch_name=branch, path=path, read_range="50:60")
     assert past["content"] == "" and "only 12 lines" in past["note"]
     listing = call(app, "read_file_in_odoo", branch_name=branch, path="/mnt/extra-addons/")

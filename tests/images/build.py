@@ -81,7 +81,9 @@ def _locked(name: str, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"another process holds {fh.name} for more than {timeout:.0f}s") from None
+                    raise TimeoutError(
+                        f"another process holds {fh.name} for more than {timeout:.0f}s"
+                    ) from None
                 time.sleep(0.5)
         try:
             yield
@@ -217,7 +219,9 @@ def postgres_tag() -> str:
 def odoo_tag(version: str = "18.0") -> str:
     """Tag of the Odoo stand-in image of ``version`` for the current sources."""
     build = (HERE / "build.py").read_bytes()
-    return f"{ODOO_REPO}:{version}-{_digest(base_tag(), build, version, _context_digest(HERE / 'odoo_standin'))}"
+    return (
+        f"{ODOO_REPO}:{version}-{_digest(base_tag(), build, version, _context_digest(HERE / 'odoo_standin'))}"
+    )
 
 
 def ensure_postgres_image(client: docker.DockerClient) -> str:

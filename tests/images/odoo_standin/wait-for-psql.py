@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Wait until PostgreSQL accepts a connection (``--db_host``... ``--timeout`` seconds), like the official image."""
+"""Wait until PostgreSQL accepts a connection (``--db_host`` ..., ``--timeout``), like the official image."""
 
 import argparse
 import sys
@@ -21,8 +21,13 @@ def main() -> int:
     error = None
     while time.time() < deadline:
         try:
-            conn = psycopg2.connect(user=args.db_user, host=args.db_host, port=args.db_port,
-                                    password=args.db_password, dbname="postgres")
+            conn = psycopg2.connect(
+                user=args.db_user,
+                host=args.db_host,
+                port=args.db_port,
+                password=args.db_password,
+                dbname="postgres",
+            )
         except psycopg2.OperationalError as exc:
             error = exc
             time.sleep(1)

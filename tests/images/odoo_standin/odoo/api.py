@@ -100,7 +100,9 @@ readonly = private
 class Environment(Mapping[str, Any]):
     """Models bound to a cursor, a user and a context: ``env['res.partner']``."""
 
-    def __init__(self, cr: Any, uid: int | None, context: Mapping[str, Any] | None = None, su: bool = False) -> None:
+    def __init__(
+        self, cr: Any, uid: int | None, context: Mapping[str, Any] | None = None, su: bool = False
+    ) -> None:
         from odoo.modules.registry import Registry
 
         self.cr = cr
@@ -129,17 +131,27 @@ class Environment(Mapping[str, Any]):
         return len(self.registry.models)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Environment) and (self.cr, self.uid, self.su) == (other.cr, other.uid, other.su)
+        return isinstance(other, Environment) and (self.cr, self.uid, self.su) == (
+            other.cr,
+            other.uid,
+            other.su,
+        )
 
     def __hash__(self) -> int:
         return hash((id(self.cr), self.uid, self.su))
 
-    def __call__(self, cr: Any = None, user: Any = None, context: Mapping[str, Any] | None = None,
-                 su: bool | None = None) -> Environment:
+    def __call__(
+        self,
+        cr: Any = None,
+        user: Any = None,
+        context: Mapping[str, Any] | None = None,
+        su: bool | None = None,
+    ) -> Environment:
         """A copy with some parts replaced."""
         uid = self.uid if user is None else (user.id if hasattr(user, "_ids") else user)
-        return Environment(cr or self.cr, uid, self.context if context is None else context,
-                           self.su if su is None else su)
+        return Environment(
+            cr or self.cr, uid, self.context if context is None else context, self.su if su is None else su
+        )
 
     def with_context(self, *args: Any, **kwargs: Any) -> Environment:
         """A copy with a context updated by ``args`` (a dict) and ``kwargs``."""

@@ -347,8 +347,13 @@ class One2many(_Relational):
 
     type = "one2many"
 
-    def __init__(self, comodel_name: str | None = None, inverse_name: str | None = None, string: Any = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        comodel_name: str | None = None,
+        inverse_name: str | None = None,
+        string: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(string, **kwargs)
         self.comodel_name = comodel_name or kwargs.get("comodel_name")
         self.inverse_name = inverse_name or kwargs.get("inverse_name")
@@ -362,8 +367,15 @@ class Many2many(_Relational):
 
     type = "many2many"
 
-    def __init__(self, comodel_name: str | None = None, relation: str | None = None, column1: str | None = None,
-                 column2: str | None = None, string: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        comodel_name: str | None = None,
+        relation: str | None = None,
+        column1: str | None = None,
+        column2: str | None = None,
+        string: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(string, **kwargs)
         self.comodel_name = comodel_name or kwargs.get("comodel_name")
         self.relation, self.column1, self.column2 = relation, column1, column2

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 
 class Controller:
     """Base class of HTTP controllers."""
 
-    children_classes: dict[str, list[type]] = {}
+    children_classes: ClassVar[dict[str, list[type]]] = {}
 
 
 def route(route: Any = None, **routing: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

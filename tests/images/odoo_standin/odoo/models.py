@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from odoo import api, fields
 from odoo.exceptions import MissingError
 from odoo.orm.crud import CrudMixin
+from odoo.orm.misc import MiscMixin
 
 MAGIC_COLUMNS = ("id", "create_uid", "create_date", "write_uid", "write_date")
 LOG_ACCESS_COLUMNS = MAGIC_COLUMNS[1:]
@@ -23,7 +24,7 @@ LOG_ACCESS_COLUMNS = MAGIC_COLUMNS[1:]
 class MetaModel(type):
     """Collects the model classes of each addon (``module_to_models``) as they are defined."""
 
-    module_to_models: dict[str, list[type]] = defaultdict(list)
+    module_to_models: ClassVar[dict[str, list[type]]] = defaultdict(list)
 
     def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> MetaModel:
         create = attrs.get("create")
@@ -41,13 +42,13 @@ class MetaModel(type):
             MetaModel.module_to_models[cls._module].append(cls)
 
 
-class BaseModel(CrudMixin, metaclass=MetaModel):
+class BaseModel(CrudMixin, MiscMixin, metaclass=MetaModel):
     """Base of every model: a recordset of ``_name`` bound to ``env``."""
 
     _register = False
     _name: str | None = None
     _inherit: Any = ()
-    _inherits: dict[str, str] = {}
+    _inherits: ClassVar[dict[str, str]] = {}
     _description: str | None = None
     _order = "id"
     _rec_name: str | None = None
@@ -56,9 +57,9 @@ class BaseModel(CrudMixin, metaclass=MetaModel):
     _abstract = True
     _transient = False
     _log_access = True
-    _sql_constraints: list[tuple[str, str, str]] = []
-    _fields: dict[str, fields.Field] = {}
-    _inherits_map: dict[str, str] = {}
+    _sql_constraints: ClassVar[Any] = ()
+    _fields: ClassVar[dict[str, fields.Field]] = {}
+    _inherits_map: ClassVar[dict[str, str]] = {}
     _active_field: str | None = None
     _module: str | None = None
     _parent_name = "parent_id"
@@ -312,12 +313,18 @@ class BaseModel(CrudMixin, metaclass=MetaModel):
             return comodel.search([(field.inverse_name, "=", rid)])
         if field.type == "many2many":
             self.env.cr.execute(
-                f'SELECT "{field.column2}" FROM "{field.relation}" WHERE "{field.column1}" = %s ORDER BY 1', (rid,)
+                f'SELECT "{field.column2}" FROM "{field.relation}" WHERE "{field.column1}" = %s ORDER BY 1',
+                (rid,),
             )
             return self.env[field.comodel_name].browse([row[0] for row in self.env.cr.fetchall()])
         if field.type == "binary" and getattr(field, "attachment", False):
-            att = self.env["ir.attachment"].sudo().search(
-                [("res_model", "=", self._name), ("res_field", "=", field.name), ("res_id", "=", rid)], limit=1
+            att = (
+                self.env["ir.attachment"]
+                .sudo()
+                .search(
+                    [("res_model", "=", self._name), ("res_field", "=", field.name), ("res_id", "=", rid)],
+                    limit=1,
+                )
             )
             return att.datas if att else False
         if not field.store:
@@ -329,58 +336,6 @@ class BaseModel(CrudMixin, metaclass=MetaModel):
                 f"Record does not exist or has been deleted.\n(Record: {self}, User: {self.env.uid})"
             )
         return field.from_column(row[0], self.env)
-
-    # -- misc API -------------------------------------------------------------------------
-    def name_get(self) -> list[tuple[int, str]]:
-        """``[(id, display_name)]`` (deprecated in Odoo, kept for old code)."""
-        return [(rec.id, rec.display_name) for rec in self]
-
-    def get_external_id(self) -> dict[int, str]:
-        """``{id: 'module.name'}`` of the records' external ids."""
-        self.env.cr.execute(
-            "SELECT res_id, module || '.' || name FROM ir_model_data WHERE model=%s AND res_id = ANY(%s)",
-            (self._name, list(self._ids)),
-        )
-        found = dict(self.env.cr.fetchall())
-        return {rid: found.get(rid, "") for rid in self._ids}
-
-    def check_access_rights(self, operation: str, raise_exception: bool = True) -> bool:
-        """Access rights are not enforced by the stand-in."""
-        return True
-
-    def check_access_rule(self, operation: str) -> None:
-        """Record rules are not enforced by the stand-in."""
-
-    def check_access(self, operation: str) -> None:
-        """Access is not enforced by the stand-in."""
-
-    def has_access(self, operation: str) -> bool:
-        """Access is not enforced by the stand-in."""
-        return True
-
-    def invalidate_recordset(self, fnames: Any = None, flush: bool = True) -> None:
-        """Forget cached computed values."""
-        self.env.cache.clear()
-
-    invalidate_model = invalidate_recordset
-
-    def flush_recordset(self, fnames: Any = None) -> None:
-        """Nothing is buffered in the stand-in."""
-
-    flush_model = flush_recordset
-
-    def action_archive(self) -> bool:
-        """Set ``active`` to False."""
-        return self.write({self._active_field or "active": False})
-
-    def action_unarchive(self) -> bool:
-        """Set ``active`` to True."""
-        return self.write({self._active_field or "active": True})
-
-    def toggle_active(self) -> None:
-        """Flip ``active`` on each record."""
-        for rec in self:
-            rec.write({"active": not rec.active})
 
 
 class AbstractModel(BaseModel):

@@ -38,7 +38,9 @@ class DBFormatter(logging.Formatter):
         return super().format(record)
 
 
-def init_logger(log_level: str = "info", logfile: str | None = None, handlers: list[str] | None = None) -> None:
+def init_logger(
+    log_level: str = "info", logfile: str | None = None, handlers: list[str] | None = None
+) -> None:
     """Send records to ``logfile`` or stderr, at ``log_level`` plus ``LOGGER:LEVEL`` handlers."""
     logging.addLevelName(25, "INFO")
     root = logging.getLogger()

@@ -26,7 +26,12 @@ psycopg2.extensions.register_type(
 def connection_params(dbname: str) -> dict[str, Any]:
     """psycopg2 connect keywords for ``dbname`` from ``db_host``/``db_port``/... (unset: libpq defaults)."""
     params: dict[str, Any] = {"dbname": dbname, "application_name": "odoo"}
-    for key, opt in (("host", "db_host"), ("port", "db_port"), ("user", "db_user"), ("password", "db_password")):
+    for key, opt in (
+        ("host", "db_host"),
+        ("port", "db_port"),
+        ("user", "db_user"),
+        ("password", "db_password"),
+    ):
         if config.get(opt):
             params[key] = config[opt]
     if config.get("db_sslmode") and config["db_sslmode"] != "prefer":

@@ -8,7 +8,7 @@ import sys
 _FILES = {
     "__init__.py": "from . import models\n",
     "__manifest__.py": "{{\n    'name': '{title}',\n    'version': '0.1',\n    'depends': ['base'],\n"
-                       "    'data': [],\n    'license': 'LGPL-3',\n}}\n",
+    "    'data': [],\n    'license': 'LGPL-3',\n}}\n",
     "models/__init__.py": "from . import models\n",
     "models/models.py": "from odoo import fields, models  # noqa: F401\n",
 }

@@ -23,7 +23,7 @@ from odoo.tools import config
 def _console(local_vars: dict[str, Any]) -> None:
     if not os.isatty(sys.stdin.fileno()):
         local_vars["__name__"] = "__main__"
-        exec(sys.stdin.read(), local_vars)  # noqa: S102  (that is what the shell is for)
+        exec(sys.stdin.read(), local_vars)
         return
     if "env" not in local_vars:
         print(f"No environment set, use `{sys.argv[0]} shell -d dbname` to get one.")

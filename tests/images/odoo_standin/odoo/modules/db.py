@@ -22,12 +22,18 @@ def initialize(env: Any) -> None:
     cr.execute("SELECT nextval('base_cache_signaling')")
     load_openerp_module("base")
     env.registry.load("base")
-    schema.init_models(env, ["ir.module.module", "ir.module.module.dependency", "ir.model.data"], "base", log=False)
+    schema.init_models(
+        env, ["ir.module.module", "ir.module.module.dependency", "ir.model.data"], "base", log=False
+    )
     Module = env["ir.module.module"]
     for name in get_modules():
         info = get_manifest(name)
         if not info:
             continue
-        state = "uninstallable" if not info["installable"] else ("to install" if name == "base" else "uninstalled")
+        state = (
+            "uninstallable"
+            if not info["installable"]
+            else ("to install" if name == "base" else "uninstalled")
+        )
         Module.create({**Module.get_values_from_terp(info), "name": name, "state": state})
     Module.search([("name", "=", "base")])._mark_auto_install()

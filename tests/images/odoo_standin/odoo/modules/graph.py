@@ -33,7 +33,9 @@ class Graph(dict[str, Package]):
         for name in names:
             if name in self:
                 continue
-            cr.execute("SELECT id, state, latest_version, demo FROM ir_module_module WHERE name = %s", (name,))
+            cr.execute(
+                "SELECT id, state, latest_version, demo FROM ir_module_module WHERE name = %s", (name,)
+            )
             row = cr.dictfetchone()
             info = get_manifest(name)
             if row and info:
@@ -57,5 +59,4 @@ class Graph(dict[str, Package]):
         return added
 
     def __iter__(self) -> Iterator[Package]:  # type: ignore[override]
-        for package in sorted(self.values(), key=lambda p: (p.depth, p.name)):
-            yield package
+        yield from sorted(self.values(), key=lambda p: (p.depth, p.name))

@@ -38,7 +38,9 @@ def load_modules(registry: Any, update_module: bool = False) -> None:
             config["update"]["all"] = 1
         threading.current_thread().dbname = cr.dbname  # type: ignore[attr-defined]
         if "base" in config["update"] or "all" in config["update"]:
-            cr.execute("UPDATE ir_module_module SET state='to upgrade' WHERE name='base' AND state='installed'")
+            cr.execute(
+                "UPDATE ir_module_module SET state='to upgrade' WHERE name='base' AND state='installed'"
+            )
         graph = Graph()
         graph.add_modules(cr, ["base"])
         if not graph:
@@ -166,7 +168,9 @@ def _install_one(env: Any, package: Package, report: Any) -> None:
         report.add(package.name, result)
         test_time, test_queries = result.seconds, result.queries
         if result.tests:
-            logging.getLogger("odoo.addons.base.models.ir_attachment").info("filestore gc 0 checked, 0 removed")
+            logging.getLogger("odoo.addons.base.models.ir_attachment").info(
+                "filestore gc 0 checked, 0 removed"
+            )
     cr.execute(
         "UPDATE ir_module_module SET state='installed', latest_version=%s WHERE id=%s",
         (package.info["version"], package.id),
@@ -175,11 +179,23 @@ def _install_one(env: Any, package: Package, report: Any) -> None:
     cr.commit()
     dt, count = time.time() - started, sql_db.sql_counter - queries - test_queries
     if result is not None and result.tests:
-        _logger.info("Module %s loaded in %.2fs (incl. %.2fs test), %d queries (+%d test, +%d other)",
-                     package.name, dt, test_time, count, test_queries, count)
+        _logger.info(
+            "Module %s loaded in %.2fs (incl. %.2fs test), %d queries (+%d test, +%d other)",
+            package.name,
+            dt,
+            test_time,
+            count,
+            test_queries,
+            count,
+        )
         if result.failures or result.errors:
-            _logger.error("Module %s: %d failures, %d errors of %d tests",
-                          package.name, result.failures, result.errors, result.tests)
+            _logger.error(
+                "Module %s: %d failures, %d errors of %d tests",
+                package.name,
+                result.failures,
+                result.errors,
+                result.tests,
+            )
     else:
         _logger.info("Module %s loaded in %.2fs, %d queries (+%d other)", package.name, dt, count, count)
 
@@ -195,8 +211,10 @@ def reset_modules_state(dbname: str) -> None:
         with sql_db.Cursor(dbname) as cr:
             if not schema.table_exists(cr, "ir_module_module"):
                 return
-            cr.execute("UPDATE ir_module_module SET state='installed' WHERE state IN ('to remove', 'to upgrade')")
+            cr.execute(
+                "UPDATE ir_module_module SET state='installed' WHERE state IN ('to remove', 'to upgrade')"
+            )
             cr.execute("UPDATE ir_module_module SET state='uninstalled' WHERE state='to install'")
         _logger.warning("Transient module states were reset")
-    except Exception:  # noqa: BLE001  (best effort, the original error is what matters)
+    except Exception:
         _logger.exception("Could not reset the transient module states")

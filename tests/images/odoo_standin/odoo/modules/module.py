@@ -17,11 +17,31 @@ from odoo.tools import config
 _logger = logging.getLogger(__name__)
 MANIFEST_NAMES = ("__manifest__.py", "__openerp__.py")
 _DEFAULTS: dict[str, Any] = {
-    "application": False, "author": "Odoo S.A.", "auto_install": False, "category": "Uncategorized",
-    "depends": [], "description": "", "installable": True, "license": "LGPL-3", "post_load": None,
-    "version": "1.0", "web": False, "sequence": 100, "summary": "", "website": "", "data": [], "demo": [],
-    "test": [], "init_xml": [], "update_xml": [], "demo_xml": [], "external_dependencies": {},
-    "pre_init_hook": None, "post_init_hook": None, "uninstall_hook": None, "assets": {},
+    "application": False,
+    "author": "Odoo S.A.",
+    "auto_install": False,
+    "category": "Uncategorized",
+    "depends": [],
+    "description": "",
+    "installable": True,
+    "license": "LGPL-3",
+    "post_load": None,
+    "version": "1.0",
+    "web": False,
+    "sequence": 100,
+    "summary": "",
+    "website": "",
+    "data": [],
+    "demo": [],
+    "test": [],
+    "init_xml": [],
+    "update_xml": [],
+    "demo_xml": [],
+    "external_dependencies": {},
+    "pre_init_hook": None,
+    "post_init_hook": None,
+    "uninstall_hook": None,
+    "assets": {},
 }
 
 
@@ -77,7 +97,9 @@ def get_manifest(module: str) -> dict[str, Any]:
     path = get_module_path(module)
     if not path:
         return {}
-    manifest_file = next(os.path.join(path, n) for n in MANIFEST_NAMES if os.path.isfile(os.path.join(path, n)))
+    manifest_file = next(
+        os.path.join(path, n) for n in MANIFEST_NAMES if os.path.isfile(os.path.join(path, n))
+    )
     with open(manifest_file, encoding="utf-8") as fh:
         manifest = dict(_DEFAULTS, **ast.literal_eval(fh.read()))
     manifest["depends"] = list(manifest["depends"] or ([] if module == "base" else ["base"]))

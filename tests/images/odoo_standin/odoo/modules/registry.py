@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from odoo import fields as odoo_fields
 from odoo import sql_db
@@ -19,10 +19,10 @@ _logger = logging.getLogger(__name__)
 class Registry:
     """Models of a database; ``Registry(dbname)`` returns the loaded one or loads it."""
 
-    registries: dict[str, Registry] = {}
+    registries: ClassVar[dict[str, Registry]] = {}
     _lock = threading.RLock()
 
-    def __new__(cls, db_name: str) -> Registry:  # noqa: PYI034
+    def __new__(cls, db_name: str) -> Registry:
         with cls._lock:
             existing = cls.registries.get(db_name)
             if existing is not None:
@@ -101,7 +101,7 @@ class Registry:
         try:
             with self.cursor() as cr:
                 cr.execute("SELECT nextval('base_registry_signaling')")
-        except Exception:  # noqa: BLE001
+        except Exception:
             _logger.debug("no registry signaling sequence", exc_info=True)
 
     # -- model classes --------------------------------------------------------------------
@@ -136,9 +136,9 @@ class Registry:
             bases = tuple(reversed(defs)) + tuple(self.models[p] for p in parents if p in self.models)
             attrs: dict[str, Any] = {"_name": name, "_register": False, "__module__": defs[0].__module__}
             cls: Any = type(name.replace(".", "_"), _dedupe(bases), attrs)
-            cls._table = next((d.__dict__["_table"] for d in reversed(defs) if d.__dict__.get("_table")), None) or (
-                name.replace(".", "_")
-            )
+            cls._table = next(
+                (d.__dict__["_table"] for d in reversed(defs) if d.__dict__.get("_table")), None
+            ) or (name.replace(".", "_"))
             inherits: dict[str, str] = {}
             for klass in reversed(cls.__mro__):
                 inherits.update(klass.__dict__.get("_inherits") or {})
@@ -149,7 +149,9 @@ class Registry:
             for field in cls._fields.values():
                 if isinstance(field, odoo_fields.Many2many):
                     comodel = self.models.get(field.comodel_name or "")
-                    field.setup_relation(cls._table, comodel._table if comodel else str(field.comodel_name).replace(".", "_"))
+                    field.setup_relation(
+                        cls._table, comodel._table if comodel else str(field.comodel_name).replace(".", "_")
+                    )
 
     def _setup_fields(self, cls: Any, inherits: dict[str, str]) -> None:
         found: dict[str, odoo_fields.Field] = {}

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from odoo import api
+from odoo.orm.relational import RelationalMixin
 from odoo.osv import expression
 
 _ORDER_TERM = re.compile(r"^\s*([a-z_][a-z0-9_]*)(?:\s+(asc|desc))?(?:\s+nulls\s+(first|last))?\s*$", re.I)
@@ -17,7 +18,7 @@ def _to_id(value: Any) -> Any:
     return value
 
 
-class CrudMixin:
+class CrudMixin(RelationalMixin):
     """Persistence methods; ``self`` is always a ``BaseModel`` recordset."""
 
     _name: str
@@ -119,79 +120,6 @@ class CrudMixin:
                 for rec in self:
                     rec[name] = value  # type: ignore[index]
 
-    def _write_attachment(self, field: Any, value: Any) -> None:
-        Attachment = self.env["ir.attachment"].sudo()
-        for rid in self._ids:
-            domain = [("res_model", "=", self._name), ("res_field", "=", field.name), ("res_id", "=", rid)]
-            existing = Attachment.search(domain)
-            if not value:
-                existing.unlink()
-            elif existing:
-                existing.write({"datas": value})
-            else:
-                Attachment.create({"name": field.name, "res_model": self._name, "res_field": field.name,
-                                   "res_id": rid, "datas": value})
-
-    def _write_x2many(self, field: Any, value: Any) -> None:
-        comodel = self.env[field.comodel_name]
-        if hasattr(value, "_ids"):
-            value = [(6, 0, list(value._ids))]
-        elif value and all(isinstance(v, int) for v in value):
-            value = [(6, 0, list(value))]
-        for rid in self._ids:
-            for command in value or []:
-                code = command[0]
-                if code == 0:
-                    extra = {field.inverse_name: rid} if field.type == "one2many" else {}
-                    new = comodel.create({**command[2], **extra})
-                    if field.type == "many2many":
-                        self._m2m_link(field, rid, [new.id])
-                elif code == 1:
-                    comodel.browse(command[1]).write(command[2])
-                elif code == 2:
-                    comodel.browse(command[1]).unlink()
-                elif code in (3, 5):
-                    targets = [command[1]] if code == 3 else None
-                    self._x2many_unlink(field, rid, targets)
-                elif code == 4:
-                    self._x2many_link(field, rid, [command[1]])
-                elif code == 6:
-                    self._x2many_unlink(field, rid, None)
-                    self._x2many_link(field, rid, list(command[2]))
-
-    def _m2m_link(self, field: Any, rid: int, ids: list[int]) -> None:
-        for target in ids:
-            self.env.cr.execute(
-                f'INSERT INTO "{field.relation}" ("{field.column1}", "{field.column2}") VALUES (%s, %s) '
-                "ON CONFLICT DO NOTHING",
-                (rid, target),
-            )
-
-    def _x2many_link(self, field: Any, rid: int, ids: list[int]) -> None:
-        if field.type == "many2many":
-            self._m2m_link(field, rid, ids)
-        elif ids:
-            self.env[field.comodel_name].browse(ids).write({field.inverse_name: rid})
-
-    def _x2many_unlink(self, field: Any, rid: int, ids: list[int] | None) -> None:
-        if field.type == "many2many":
-            sql = f'DELETE FROM "{field.relation}" WHERE "{field.column1}" = %s'
-            params: list[Any] = [rid]
-            if ids is not None:
-                sql += f' AND "{field.column2}" = ANY(%s)'
-                params.append(ids)
-            self.env.cr.execute(sql, params)
-            return
-        comodel = self.env[field.comodel_name]
-        lines = comodel.with_context(active_test=False).search([(field.inverse_name, "=", rid)])
-        if ids is not None:
-            lines = lines.browse([i for i in lines._ids if i in ids])
-        inverse = comodel._fields[field.inverse_name]
-        if getattr(inverse, "ondelete", "") == "cascade":
-            lines.unlink()
-        else:
-            lines.write({field.inverse_name: False})
-
     # -- write / unlink -------------------------------------------------------------------
     def write(self, vals: dict[str, Any]) -> bool:
         """Write ``vals`` on every record."""
@@ -214,7 +142,8 @@ class CrudMixin:
             assignments.append("\"write_date\" = (now() AT TIME ZONE 'UTC')")
         if assignments:
             self.env.cr.execute(
-                f'UPDATE "{self._table}" SET {", ".join(assignments)} WHERE id = ANY(%s)', [*params, list(self._ids)]
+                f'UPDATE "{self._table}" SET {", ".join(assignments)} WHERE id = ANY(%s)',
+                [*params, list(self._ids)],
             )
         self._write_later(later)
         self._recompute_stored()
@@ -237,7 +166,9 @@ class CrudMixin:
                 continue
             for field in cls._fields.values():
                 if field.type == "many2one" and field.comodel_name == self._name and field.store:
-                    refs = self.env[model_name].with_context(active_test=False).search([(field.name, "in", ids)])
+                    refs = (
+                        self.env[model_name].with_context(active_test=False).search([(field.name, "in", ids)])
+                    )
                     if model_name == self._name:
                         refs = refs - self  # type: ignore[operator]
                     if not refs:
@@ -248,14 +179,19 @@ class CrudMixin:
                         raise Exception(f"The operation cannot be completed: {model_name} references {self}")
                     else:
                         self.env.cr.execute(
-                            f'UPDATE "{cls._table}" SET "{field.name}" = NULL WHERE "{field.name}" = ANY(%s)', (ids,)
+                            f'UPDATE "{cls._table}" SET "{field.name}" = NULL WHERE "{field.name}" = ANY(%s)',
+                            (ids,),
                         )
         for field in self._fields.values():
             if field.type == "many2many" and field.store is not False:
-                self.env.cr.execute(f'DELETE FROM "{field.relation}" WHERE "{field.column1}" = ANY(%s)', (ids,))
+                self.env.cr.execute(
+                    f'DELETE FROM "{field.relation}" WHERE "{field.column1}" = ANY(%s)', (ids,)
+                )
         self.env.cr.execute(f'DELETE FROM "{self._table}" WHERE id = ANY(%s)', (ids,))
         if "ir.model.data" in registry.models:
-            self.env.cr.execute("DELETE FROM ir_model_data WHERE model = %s AND res_id = ANY(%s)", (self._name, ids))
+            self.env.cr.execute(
+                "DELETE FROM ir_model_data WHERE model = %s AND res_id = ANY(%s)", (self._name, ids)
+            )
         if "ir.attachment" in registry.models and self._name != "ir.attachment":
             self.env.cr.execute(
                 "DELETE FROM ir_attachment WHERE res_model = %s AND res_id = ANY(%s)", (self._name, ids)
@@ -267,7 +203,12 @@ class CrudMixin:
         skip = {"id", "create_uid", "create_date", "write_uid", "write_date", "display_name"}
         vals = {}
         for name, field in self._fields.items():
-            if name in skip or field.type == "one2many" or field.inherited or (field.compute and not field.store):
+            if (
+                name in skip
+                or field.type == "one2many"
+                or field.inherited
+                or (field.compute and not field.store)
+            ):
                 continue
             if field.args.get("copy") is False:
                 continue
@@ -290,7 +231,9 @@ class CrudMixin:
                         value = rec.env.cache.pop((self._name, rec.id, field.name), field.null(self.env))
                     values.append((field.to_column(value), rec.id))
                 for value, rid in values:
-                    self.env.cr.execute(f'UPDATE "{self._table}" SET "{field.name}" = %s WHERE id = %s', (value, rid))
+                    self.env.cr.execute(
+                        f'UPDATE "{self._table}" SET "{field.name}" = %s WHERE id = %s', (value, rid)
+                    )
         self.env.cache.clear()
 
     def _check_constraints(self, names: set[str] | None) -> None:
@@ -325,9 +268,13 @@ class CrudMixin:
                 domain = [(active, "=", True), *domain]
         return expression.to_sql(self, domain)
 
-    def _search(self, domain: Any, offset: int = 0, limit: int | None = None, order: str | None = None) -> list[int]:
+    def _search(
+        self, domain: Any, offset: int = 0, limit: int | None = None, order: str | None = None
+    ) -> list[int]:
         where, params = self._where(domain)
-        query = f'SELECT "{self._table}".id FROM "{self._table}" WHERE {where} ORDER BY {self._order_sql(order)}'
+        query = (
+            f'SELECT "{self._table}".id FROM "{self._table}" WHERE {where} ORDER BY {self._order_sql(order)}'
+        )
         if limit:
             query += f" LIMIT {int(limit)}"
         if offset:
@@ -335,8 +282,14 @@ class CrudMixin:
         self.env.cr.execute(query, params)
         return [row[0] for row in self.env.cr.fetchall()]
 
-    def search(self, domain: Any = None, offset: int = 0, limit: int | None = None, order: str | None = None,
-               count: bool = False) -> Any:
+    def search(
+        self,
+        domain: Any = None,
+        offset: int = 0,
+        limit: int | None = None,
+        order: str | None = None,
+        count: bool = False,
+    ) -> Any:
         """Records matching ``domain`` (``active`` ones unless the domain or context says otherwise)."""
         if count:
             return self.search_count(domain or [])
@@ -349,18 +302,31 @@ class CrudMixin:
         count = int(self.env.cr.fetchone()[0])
         return min(count, limit) if limit else count
 
-    def search_fetch(self, domain: Any, field_names: Any = None, offset: int = 0, limit: int | None = None,
-                     order: str | None = None) -> Any:
+    def search_fetch(
+        self,
+        domain: Any,
+        field_names: Any = None,
+        offset: int = 0,
+        limit: int | None = None,
+        order: str | None = None,
+    ) -> Any:
         """Same as :meth:`search` (nothing is prefetched)."""
         return self.search(domain, offset, limit, order)
 
-    def search_read(self, domain: Any = None, fields: list[str] | None = None, offset: int = 0,
-                    limit: int | None = None, order: str | None = None) -> list[dict[str, Any]]:
+    def search_read(
+        self,
+        domain: Any = None,
+        fields: list[str] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        order: str | None = None,
+    ) -> list[dict[str, Any]]:
         """``read(fields)`` of ``search(domain)``."""
         return self.search(domain or [], offset, limit, order).read(fields)  # type: ignore[no-any-return]
 
-    def name_search(self, name: str = "", args: Any = None, operator: str = "ilike",
-                    limit: int = 100) -> list[tuple[int, str]]:
+    def name_search(
+        self, name: str = "", args: Any = None, operator: str = "ilike", limit: int = 100
+    ) -> list[tuple[int, str]]:
         """``[(id, display_name)]`` of records whose name matches."""
         domain = list(args or [])
         if name:
@@ -387,14 +353,21 @@ class CrudMixin:
         found = {row[0] for row in self.env.cr.fetchall()}
         return self._with_ids(i for i in self._ids if i in found)  # type: ignore[attr-defined]
 
-    def fields_get(self, allfields: list[str] | None = None, attributes: list[str] | None = None) -> dict[str, Any]:
+    def fields_get(
+        self, allfields: list[str] | None = None, attributes: list[str] | None = None
+    ) -> dict[str, Any]:
         """Description of the fields (type, string, required, relation, store)."""
         result = {}
         for name, field in self._fields.items():
             if allfields and name not in allfields:
                 continue
-            desc = {"type": field.type, "string": field.string or name.replace("_", " ").title(),
-                    "required": field.required, "store": field.store, "readonly": bool(field.args.get("readonly"))}
+            desc = {
+                "type": field.type,
+                "string": field.string or name.replace("_", " ").title(),
+                "required": field.required,
+                "store": field.store,
+                "readonly": bool(field.args.get("readonly")),
+            }
             if field.comodel_name:
                 desc["relation"] = field.comodel_name
             result[name] = {k: v for k, v in desc.items() if not attributes or k in attributes}

@@ -15,14 +15,19 @@ _logger = logging.getLogger("odoo.modules.registry")
 
 def table_exists(cr: Any, table: str) -> bool:
     """Whether ``table`` exists in the current schema."""
-    cr.execute("SELECT 1 FROM information_schema.tables WHERE table_name = %s AND table_schema = current_schema()",
-               (table,))
+    cr.execute(
+        "SELECT 1 FROM information_schema.tables WHERE table_name = %s AND table_schema = current_schema()",
+        (table,),
+    )
     return cr.fetchone() is not None
 
 
 def _columns(cr: Any, table: str) -> set[str]:
-    cr.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-               "AND table_schema = current_schema()", (table,))
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+        "AND table_schema = current_schema()",
+        (table,),
+    )
     return {row[0] for row in cr.fetchall()}
 
 
@@ -94,7 +99,8 @@ def reflect_models(env: Any, model_names: list[str], module: str) -> None:
         else:
             cr.execute(
                 "INSERT INTO ir_model (model, name, state, transient, create_date, write_date) "
-                "VALUES (%s, %s, 'base', %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC') RETURNING id",
+                "VALUES (%s, %s, 'base', %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC') "
+                "RETURNING id",
                 (name, cls._description or name, bool(cls._transient)),
             )
             model_id = cr.fetchone()[0]
@@ -107,10 +113,19 @@ def reflect_models(env: Any, model_names: list[str], module: str) -> None:
             if field_id is None:
                 cr.execute(
                     "INSERT INTO ir_model_fields (name, model, model_id, field_description, ttype, relation, "
-                    "required, store, state, create_date, write_date) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
+                    "required, store, state, create_date, write_date) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
                     "'base', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC') RETURNING id",
-                    (fname, name, model_id, str(field.string or fname.replace("_", " ").title()), field.type,
-                     field.comodel_name, field.required, field.store),
+                    (
+                        fname,
+                        name,
+                        model_id,
+                        str(field.string or fname.replace("_", " ").title()),
+                        field.type,
+                        field.comodel_name,
+                        field.required,
+                        field.store,
+                    ),
                 )
                 field_id = cr.fetchone()[0]
             set_xmlid(cr, module, f"field_{name.replace('.', '_')}__{fname}", "ir.model.fields", field_id)

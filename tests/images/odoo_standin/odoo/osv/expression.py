@@ -9,18 +9,37 @@ TRUE_LEAF = (1, "=", 1)
 FALSE_LEAF = (0, "=", 1)
 TRUE_DOMAIN: list[Any] = [TRUE_LEAF]
 FALSE_DOMAIN: list[Any] = [FALSE_LEAF]
-OPERATORS = ("=", "!=", "<>", "<", ">", "<=", ">=", "in", "not in", "like", "ilike", "not like", "not ilike",
-             "=like", "=ilike", "child_of", "parent_of", "any", "not any")
+OPERATORS = (
+    "=",
+    "!=",
+    "<>",
+    "<",
+    ">",
+    "<=",
+    ">=",
+    "in",
+    "not in",
+    "like",
+    "ilike",
+    "not like",
+    "not ilike",
+    "=like",
+    "=ilike",
+    "child_of",
+    "parent_of",
+    "any",
+    "not any",
+)
 _NEGATIVE = {"!=", "<>", "not in", "not like", "not ilike", "not any"}
 
 
-def AND(domains: Sequence[Sequence[Any]]) -> list[Any]:  # noqa: N802  (Odoo's name)
+def AND(domains: Sequence[Sequence[Any]]) -> list[Any]:
     """The conjunction of ``domains``."""
     domains = [list(d) for d in domains if d]
     return ["&"] * (len(domains) - 1) + [t for d in domains for t in d] if domains else list(TRUE_DOMAIN)
 
 
-def OR(domains: Sequence[Sequence[Any]]) -> list[Any]:  # noqa: N802  (Odoo's name)
+def OR(domains: Sequence[Sequence[Any]]) -> list[Any]:
     """The disjunction of ``domains``."""
     domains = [list(d) for d in domains if d]
     return ["|"] * (len(domains) - 1) + [t for d in domains for t in d] if domains else list(FALSE_DOMAIN)
@@ -126,7 +145,9 @@ def _relational(model: Any, field: Any, rest: str, operator: str, value: Any) ->
     return _membership(model, field, ids_sql, params, negate)
 
 
-def _membership(model: Any, field: Any, ids_sql: str, params: list[Any], negate: bool) -> tuple[str, list[Any]]:
+def _membership(
+    model: Any, field: Any, ids_sql: str, params: list[Any], negate: bool
+) -> tuple[str, list[Any]]:
     table = model._table
     if field.type == "one2many":
         comodel = model.env[field.comodel_name]
@@ -160,11 +181,10 @@ def _column(column: str, ftype: str, operator: str, value: Any) -> tuple[str, li
             clauses.append(f"{column} IS NULL")
             return f"({' OR '.join(clauses)})", params
         return f"({(' OR ' if pos else ' AND ').join(clauses)})", params
-    if value is False or value is None:
-        if operator in ("=", "!="):
-            if ftype == "boolean":
-                return (f"({column} IS NULL OR {column} = FALSE)" if operator == "=" else f"{column} = TRUE"), []
-            return f"{column} IS {'' if operator == '=' else 'NOT '}NULL", []
+    if (value is False or value is None) and operator in ("=", "!="):
+        if ftype == "boolean":
+            return (f"({column} IS NULL OR {column} = FALSE)" if operator == "=" else f"{column} = TRUE"), []
+        return f"{column} IS {'' if operator == '=' else 'NOT '}NULL", []
     if ftype == "boolean" and operator in ("=", "!=") and value is True:
         return (f"{column} = TRUE" if operator == "=" else f"({column} IS NULL OR {column} = FALSE)"), []
     if operator in ("like", "ilike", "not like", "not ilike", "=like", "=ilike"):

@@ -114,8 +114,12 @@ def create_empty_database(name: str) -> None:
 def pg_environ() -> dict[str, str]:
     """Environment for the PostgreSQL client tools (``PGHOST``, ``PGPORT``, ...)."""
     env = dict(os.environ)
-    for key, opt in (("PGHOST", "db_host"), ("PGPORT", "db_port"), ("PGUSER", "db_user"),
-                     ("PGPASSWORD", "db_password")):
+    for key, opt in (
+        ("PGHOST", "db_host"),
+        ("PGPORT", "db_port"),
+        ("PGUSER", "db_user"),
+        ("PGPASSWORD", "db_password"),
+    ):
         if config.get(opt):
             env[key] = str(config[opt])
     return env
@@ -128,17 +132,28 @@ def dump_manifest(dbname: str) -> dict[str, Any]:
         cr.execute("SELECT name, latest_version FROM ir_module_module WHERE state = 'installed'")
         modules = dict(cr.fetchall())
     return {
-        "odoo_dump": "1", "db_name": dbname, "version": release.version,
-        "version_info": list(release.version_info), "major_version": release.major_version,
-        "pg_version": f"{int(major)}.{int(minor)}", "modules": modules,
+        "odoo_dump": "1",
+        "db_name": dbname,
+        "version": release.version,
+        "version_info": list(release.version_info),
+        "major_version": release.major_version,
+        "pg_version": f"{int(major)}.{int(minor)}",
+        "modules": modules,
     }
 
 
 def dump_db(dbname: str, stream: IO[bytes], backup_format: str = "zip", with_filestore: bool = True) -> None:
-    """Write a backup of ``dbname`` to ``stream``: a zip (dump.sql, manifest.json, filestore/) or ``pg_dump -Fc``."""
+    """Write a backup of ``dbname`` to ``stream``.
+
+    ``zip``: dump.sql, manifest.json and filestore/ (like the real server); else ``pg_dump -Fc``.
+    """
     check_db_management_enabled()
-    _logger.info("DUMP DB: %s format %s %s", dbname, backup_format,
-                 "with filestore" if with_filestore else "without filestore")
+    _logger.info(
+        "DUMP DB: %s format %s %s",
+        dbname,
+        backup_format,
+        "with filestore" if with_filestore else "without filestore",
+    )
     cmd = ["pg_dump", "--no-owner", dbname]
     if backup_format != "zip":
         cmd.insert(-1, "--format=c")

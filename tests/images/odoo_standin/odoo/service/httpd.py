@@ -57,7 +57,11 @@ def _html(status: int, body: str, headers: dict[str, str] | None = None) -> Repl
 
 def _redirect(status: int, location: str, headers: dict[str, str] | None = None) -> Reply:
     body = f'<!doctype html>\n<title>Redirecting...</title>\n<a href="{location}">{location}</a>\n'
-    return status, {"Location": location, "Content-Type": "text/html; charset=utf-8", **(headers or {})}, body.encode()
+    return (
+        status,
+        {"Location": location, "Content-Type": "text/html; charset=utf-8", **(headers or {})},
+        body.encode(),
+    )
 
 
 def _json(data: Any, status: int = 200) -> Reply:
@@ -71,16 +75,16 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = "Python/3"
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (stdlib signature)
+    def log_message(self, format: str, *args: Any) -> None:
         """Requests are logged by :meth:`_dispatch` instead."""
 
-    def do_GET(self) -> None:  # noqa: N802  (stdlib API)
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_HEAD(self) -> None:  # noqa: N802  (stdlib API)
+    def do_HEAD(self) -> None:
         self._dispatch("HEAD")
 
-    def do_POST(self) -> None:  # noqa: N802  (stdlib API)
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
     # -- plumbing -------------------------------------------------------------------------
@@ -99,27 +103,47 @@ class Handler(BaseHTTPRequestHandler):
             status, headers, body = _html(500, pages.server_error())
         self.send_response_only(status)
         if self.new_cookie:
-            headers["Set-Cookie"] = f"session_id={self.new_cookie}; Max-Age=604800; HttpOnly; Path=/; SameSite=Lax"
-        for key, value in {"Content-Length": str(len(body)), "Date": self.date_time_string(), **headers}.items():
+            headers["Set-Cookie"] = (
+                f"session_id={self.new_cookie}; Max-Age=604800; HttpOnly; Path=/; SameSite=Lax"
+            )
+        for key, value in {
+            "Content-Length": str(len(body)),
+            "Date": self.date_time_string(),
+            **headers,
+        }.items():
             self.send_header(key, value)
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(body)
-        _werkzeug.info('%s - - [%s] "%s %s %s" %d - %d %.3f %.3f', self.client_address[0],
-                       time.strftime("%d/%b/%Y %H:%M:%S"), method, self.path, self.request_version, status, 0, 0.0,
-                       time.time() - started)
+        _werkzeug.info(
+            '%s - - [%s] "%s %s %s" %d - %d %.3f %.3f',
+            self.client_address[0],
+            time.strftime("%d/%b/%Y %H:%M:%S"),
+            method,
+            self.path,
+            self.request_version,
+            status,
+            0,
+            0.0,
+            time.time() - started,
+        )
 
     def form(self) -> dict[str, str]:
         """Fields of an urlencoded or multipart body, plus the query string."""
         ctype = self.headers.get("Content-Type", "")
         fields = dict(self.params)
         if ctype.startswith("multipart/form-data"):
-            message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + self.body)
+            message = BytesParser(policy=HTTP).parsebytes(
+                f"Content-Type: {ctype}\r\n\r\n".encode() + self.body
+            )
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 if name:
-                    fields[str(name)] = part.get_content() if part.get_content_maintype() == "text" else (
-                        part.get_payload(decode=True) or b"").decode(errors="replace")
+                    fields[str(name)] = (
+                        part.get_content()
+                        if part.get_content_maintype() == "text"
+                        else (part.get_payload(decode=True) or b"").decode(errors="replace")
+                    )
         else:
             fields.update({k: v[-1] for k, v in parse_qs(self.body.decode(errors="replace")).items()})
         return fields
@@ -268,13 +292,19 @@ class Handler(BaseHTTPRequestHandler):
                 db_service.dump_db(name, out, backup_format, with_filestore)
                 out.seek(0)
                 data = out.read()
-        except Exception as exc:  # noqa: BLE001  (reported on the page like the real server)
+        except Exception as exc:
             _logger.exception("Database.backup")
             error = f"Database backup error: {str(exc) or repr(exc)}"
             return _html(200, pages.database_manager([], bool(config["list_db"]), error))
         filename = f"{name}_{time.strftime('%Y-%m-%d_%H-%M-%S', time.gmtime())}.{backup_format}"
-        return 200, {"Content-Type": "application/octet-stream; charset=binary",
-                     "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}, data
+        return (
+            200,
+            {
+                "Content-Type": "application/octet-stream; charset=binary",
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            },
+            data,
+        )
 
 
 ROUTES: dict[tuple[str, str], Any] = {
@@ -292,4 +322,3 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/web/database/selector"): Handler.database_manager,
     ("POST", "/web/database/backup"): Handler.backup,
 }
-

@@ -22,8 +22,12 @@ Reply = tuple[int, dict[str, str], bytes]
 
 def version_info() -> dict[str, Any]:
     """What ``/web/webclient/version_info`` and ``common.version`` answer."""
-    return {"server_version": release.version, "server_version_info": list(release.version_info),
-            "server_serie": release.serie, "protocol_version": 1}
+    return {
+        "server_version": release.version,
+        "server_version_info": list(release.version_info),
+        "server_serie": release.serie,
+        "protocol_version": 1,
+    }
 
 
 def registry_for(db: str) -> Any:
@@ -72,16 +76,30 @@ def jsonrpc_reply(body: bytes, call: Callable[[dict[str, Any]], Any]) -> Reply:
     try:
         request = json.loads(body or b"{}")
         request_id = request.get("id")
-        result: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id,
-                                  "result": _jsonable(call(request.get("params") or {}))}
+        result: dict[str, Any] = {
+            "jsonrpc": "2.0",
+            "id": request_id,
+            "result": _jsonable(call(request.get("params") or {})),
+        }
     except Exception as exc:  # noqa: BLE001  (every error becomes a JSON-RPC error)
         name = f"{type(exc).__module__}.{type(exc).__qualname__}"
         message = str(exc.args[0]) if exc.args else str(exc)
         code = 100 if isinstance(exc, AccessDenied) and "session" in name else 200
-        result = {"jsonrpc": "2.0", "id": request_id, "error": {
-            "code": code, "message": "Odoo Server Error",
-            "data": {"name": name, "debug": traceback.format_exc(), "message": message,
-                     "arguments": [_jsonable(a) for a in exc.args], "context": {}}}}
+        result = {
+            "jsonrpc": "2.0",
+            "id": request_id,
+            "error": {
+                "code": code,
+                "message": "Odoo Server Error",
+                "data": {
+                    "name": name,
+                    "debug": traceback.format_exc(),
+                    "message": message,
+                    "arguments": [_jsonable(a) for a in exc.args],
+                    "context": {},
+                },
+            },
+        }
     return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
 
 
@@ -136,13 +154,22 @@ def _object(method: str, args: list[Any]) -> Any:
         if name.startswith("_"):
             raise AccessError(f"Private methods (such as {model}.{name}) cannot be called remotely.")
         records = env(user=uid)[model]
-        if name in ("read", "write", "unlink", "exists") or (name not in ("create", "search", "search_read",
-                                                                          "search_count", "fields_get",
-                                                                          "default_get", "name_search")
-                                                             and call_args and isinstance(call_args[0], list)):
+        if name in ("read", "write", "unlink", "exists") or (
+            name
+            not in (
+                "create",
+                "search",
+                "search_read",
+                "search_count",
+                "fields_get",
+                "default_get",
+                "name_search",
+            )
+            and call_args
+            and isinstance(call_args[0], list)
+        ):
             records, call_args = records.browse(call_args[0]), list(call_args[1:])
         result = getattr(records, name)(*call_args, **call_kwargs)
         if name == "create" and call_args and isinstance(call_args[0], dict):
             result = result.id
         return result
-

@@ -106,8 +106,12 @@ def preload_registries(dbnames: list[str]) -> int:
                 names = registry.updated_modules if update_module else sorted(registry._init_modules)
                 for name in names:
                     report.add(name, loader.run_module_tests(registry, name, "post_install"))
-                _logger.info("%d post-tests in %.2fs, %s queries", report.testsRun - before,
-                             time.time() - started, sql_db.sql_counter - queries)
+                _logger.info(
+                    "%d post-tests in %.2fs, %s queries",
+                    report.testsRun - before,
+                    time.time() - started,
+                    sql_db.sql_counter - queries,
+                )
                 report.log_stats()
                 report.log_summary(dbname)
                 if not report.wasSuccessful():

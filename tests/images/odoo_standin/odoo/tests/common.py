@@ -8,7 +8,7 @@ import itertools
 import threading
 import unittest
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from odoo import SUPERUSER_ID, api
 from odoo.tools import config
@@ -39,7 +39,7 @@ def tagged(*tags: str) -> Callable[[type], type]:
 class BaseCase(unittest.TestCase):
     """Common helpers (``ref``, ``assertRecordValues``, DB-safe ``assertRaises``)."""
 
-    test_tags = {"standard", "at_install"}
+    test_tags: ClassVar[set[str]] = {"standard", "at_install"}
     test_module: str | None = None
     registry: Any = None
     env: Any = None
@@ -60,7 +60,7 @@ class BaseCase(unittest.TestCase):
         with unittest.TestCase.assertRaises(self, exception, msg=msg) as ctx, self.env.cr.savepoint():
             yield ctx
 
-    def assertRaises(self, exception: Any, func: Any = None, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
+    def assertRaises(self, exception: Any, func: Any = None, *args: Any, **kwargs: Any) -> Any:
         """Like unittest's, but a database error does not break the test's transaction."""
         if func is not None:
             with self._savepoint_raises(exception):
@@ -68,7 +68,7 @@ class BaseCase(unittest.TestCase):
             return None
         return self._savepoint_raises(exception, kwargs.get("msg"))
 
-    def assertRecordValues(self, records: Any, expected_values: list[dict[str, Any]]) -> None:  # noqa: N802
+    def assertRecordValues(self, records: Any, expected_values: list[dict[str, Any]]) -> None:
         """Each record has the expected field values (relational fields compared by ids)."""
         self.assertEqual(len(records), len(expected_values), "Wrong number of records to compare.")
         for record, expected in zip(records, expected_values, strict=True):
@@ -137,12 +137,18 @@ class Form:
         raise NotImplementedError("odoo.tests.Form is not supported by the Odoo stand-in")
 
 
-def new_test_user(env: Any, login: str = "", groups: str = "base.group_user", context: Any = None,
-                  **kwargs: Any) -> Any:
+def new_test_user(
+    env: Any, login: str = "", groups: str = "base.group_user", context: Any = None, **kwargs: Any
+) -> Any:
     """Create a user with ``login`` in the groups given as comma-separated external ids."""
     group_ids = [env.ref(g.strip()).id for g in groups.split(",") if g.strip()]
-    vals = {"login": login, "name": kwargs.pop("name", login), "email": kwargs.pop("email", f"{login}@example.com"),
-            "groups_id": [(6, 0, group_ids)], **kwargs}
+    vals = {
+        "login": login,
+        "name": kwargs.pop("name", login),
+        "email": kwargs.pop("email", f"{login}@example.com"),
+        "groups_id": [(6, 0, group_ids)],
+        **kwargs,
+    }
     return env["res.users"].with_context(**(context or {})).create(vals)
 
 

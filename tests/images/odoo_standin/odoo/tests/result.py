@@ -25,7 +25,7 @@ class OdooTestResult(unittest.TestResult):
     def _logger(self, test: Any) -> logging.Logger:
         return logging.getLogger(getattr(test, "__module__", None) or type(test).__module__ or "odoo.tests")
 
-    def startTest(self, test: Any) -> None:  # noqa: N802  (unittest API)
+    def startTest(self, test: Any) -> None:
         super().startTest(test)
         self._logger(test).info("Starting %s ...", describe(test))
 
@@ -34,21 +34,23 @@ class OdooTestResult(unittest.TestResult):
         logger.info("=" * 70)
         logger.error("%s: %s\n%s", flavour, describe(test), self._exc_info_to_string(err, test))
 
-    def addError(self, test: Any, err: Any) -> None:  # noqa: N802  (unittest API)
+    def addError(self, test: Any, err: Any) -> None:
         super().addError(test, err)
         self._log_error("ERROR", test, err)
 
-    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802  (unittest API)
+    def addFailure(self, test: Any, err: Any) -> None:
         super().addFailure(test, err)
         self._log_error("FAIL", test, err)
 
-    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802  (unittest API)
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
         if err is not None:
             flavour = "FAIL" if issubclass(err[0], test.failureException) else "ERROR"
-            (self.failures if flavour == "FAIL" else self.errors).append((subtest, self._exc_info_to_string(err, test)))
+            (self.failures if flavour == "FAIL" else self.errors).append(
+                (subtest, self._exc_info_to_string(err, test))
+            )
             self._log_error(flavour, subtest, err)
 
-    def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802  (unittest API)
+    def addSkip(self, test: Any, reason: str) -> None:
         super().addSkip(test, reason)
         self._logger(test).info("skipped %s : %s", describe(test), reason)
 
@@ -72,7 +74,7 @@ class TestReport:
 
     failures: int = 0
     errors: int = 0
-    testsRun: int = 0  # noqa: N815  (Odoo's name)
+    testsRun: int = 0
     stats: dict[str, list[float]] = field(default_factory=dict)
 
     def add(self, module: str, result: ModuleResult) -> None:
@@ -86,7 +88,7 @@ class TestReport:
             entry[1] += result.seconds
             entry[2] += result.queries
 
-    def wasSuccessful(self) -> bool:  # noqa: N802  (Odoo's name)
+    def wasSuccessful(self) -> bool:
         """No failure and no error."""
         return not (self.failures or self.errors)
 

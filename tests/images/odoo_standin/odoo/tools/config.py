@@ -8,6 +8,7 @@ than the real server; an invalid ``--addons-path`` fails like the real one (exit
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -101,7 +102,12 @@ _OPTS = [
 ]
 _BY_FLAG = {flag: opt for opt in _OPTS for flag in opt.flags}
 _BY_DEST = {opt.dest: opt for opt in _OPTS}
-_FILE_ONLY = {"admin_passwd": "admin", "csv_internal_sep": ",", "reportgz": False, "publisher_warranty_url": ""}
+_FILE_ONLY = {
+    "admin_passwd": "admin",
+    "csv_internal_sep": ",",
+    "reportgz": False,
+    "publisher_warranty_url": "",
+}
 _BARE_VALUES = {"without_demo": "all", "dev_mode": "all"}
 
 
@@ -143,7 +149,10 @@ class Configuration:
         """Parse ``args`` (the command line after the sub-command) and the config file."""
         given = self._parse_args(list(sys.argv[1:] if args is None else args))
         self.rcfile = os.path.abspath(
-            given.get("config") or os.environ.get("ODOO_RC") or os.environ.get("OPENERP_SERVER") or self.rcfile
+            given.get("config")
+            or os.environ.get("ODOO_RC")
+            or os.environ.get("OPENERP_SERVER")
+            or self.rcfile
         )
         self._load_file(self.rcfile)
         self.options.update(given)
@@ -228,10 +237,8 @@ class Configuration:
     def addons_data_dir(self) -> str:
         """``DATA_DIR/addons/SERIE``, created when possible (like the real server)."""
         path = os.path.join(self.options["data_dir"], "addons", release.serie)
-        try:
+        with contextlib.suppress(OSError):
             os.makedirs(path, exist_ok=True)
-        except OSError:
-            pass
         return path
 
     @property
@@ -271,7 +278,8 @@ def _is_addons_dir(path: str) -> bool:
     for name in os.listdir(path):
         mod = os.path.join(path, name)
         if os.path.isfile(os.path.join(mod, "__init__.py")) and (
-            os.path.isfile(os.path.join(mod, "__manifest__.py")) or os.path.isfile(os.path.join(mod, "__openerp__.py"))
+            os.path.isfile(os.path.join(mod, "__manifest__.py"))
+            or os.path.isfile(os.path.join(mod, "__openerp__.py"))
         ):
             return True
     return False

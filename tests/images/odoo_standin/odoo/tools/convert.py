@@ -35,8 +35,9 @@ class ParseError(Exception):
 ParseError.__module__ = "odoo.tools.convert"
 
 
-def convert_file(env: Any, module: str, filename: str, idref: dict[str, int], mode: str = "init",
-                 noupdate: bool = False) -> None:
+def convert_file(
+    env: Any, module: str, filename: str, idref: dict[str, int], mode: str = "init", noupdate: bool = False
+) -> None:
     """Load ``module/filename`` (``.xml``, ``.csv`` or ``.sql``)."""
     _loading_logger.info("loading %s/%s", module, filename)
     path = os.path.join(get_module_path(module) or "", filename)
@@ -75,13 +76,25 @@ class _Refs:
         raise ValueError(f"External ID not found in the system: {full}")
 
     def eval_context(self) -> dict[str, Any]:
-        return {"ref": self.id_of, "Command": Command, "time": time, "datetime": datetime,
-                "timedelta": datetime.timedelta, "version": "18.0", "obj": lambda x: x, "False": False,
-                "True": True, "None": None}
+        return {
+            "ref": self.id_of,
+            "Command": Command,
+            "time": time,
+            "datetime": datetime,
+            "timedelta": datetime.timedelta,
+            "version": "18.0",
+            "obj": lambda x: x,
+            "False": False,
+            "True": True,
+            "None": None,
+        }
 
     def safe_eval(self, expr: str) -> Any:
-        return eval(expr, {"__builtins__": {"len": len, "list": list, "dict": dict, "str": str, "int": int}},  # noqa: S307
-                    self.eval_context())
+        return eval(
+            expr,
+            {"__builtins__": {"len": len, "list": list, "dict": dict, "str": str, "int": int}},
+            self.eval_context(),
+        )
 
 
 def _upsert(env: Any, model: str, xml_id: str, vals: dict[str, Any], mode: str, noupdate: bool) -> Any:
@@ -99,8 +112,15 @@ def _upsert(env: Any, model: str, xml_id: str, vals: dict[str, Any], mode: str, 
     return record
 
 
-def convert_csv_import(env: Any, module: str, fname: str, content: str, idref: dict[str, int],
-                       mode: str = "init", noupdate: bool = False) -> None:
+def convert_csv_import(
+    env: Any,
+    module: str,
+    fname: str,
+    content: str,
+    idref: dict[str, int],
+    mode: str = "init",
+    noupdate: bool = False,
+) -> None:
     """Import a ``model.name.csv`` file: an ``id`` column plus field columns (``field:id`` for refs)."""
     model = os.path.splitext(os.path.basename(fname))[0]
     refs = _Refs(env, module, idref)
@@ -148,7 +168,9 @@ def convert_csv_import(env: Any, module: str, fname: str, content: str, idref: d
 class XmlImport:
     """Loads the ``<record>``, ``<template>``, ``<menuitem>``, ``<function>`` and ``<delete>`` tags."""
 
-    def __init__(self, env: Any, module: str, idref: dict[str, int], mode: str, noupdate: bool, path: str) -> None:
+    def __init__(
+        self, env: Any, module: str, idref: dict[str, int], mode: str, noupdate: bool, path: str
+    ) -> None:
         self.env, self.module, self.mode, self.noupdate, self.path = env, module, mode, noupdate, path
         self.refs = _Refs(env, module, idref)
 
@@ -175,12 +197,16 @@ class XmlImport:
                 raise
             except ValidationError as err:
                 context = getattr(err, "context", None) or "-no context-"
-                msg = (f"while parsing {self.path}:{rec.sourceline}\n{err.args[0]}\n\n"
-                       f"View error context:\n{pprint.pformat(context)}\n")
+                msg = (
+                    f"while parsing {self.path}:{rec.sourceline}\n{err.args[0]}\n\n"
+                    f"View error context:\n{pprint.pformat(context)}\n"
+                )
                 raise ParseError(msg) from None
             except Exception as exc:
                 snippet = etree.tostring(rec, encoding="unicode").rstrip()
-                raise ParseError(f"while parsing {self.path}:{rec.sourceline}, somewhere inside\n{snippet}") from exc
+                raise ParseError(
+                    f"while parsing {self.path}:{rec.sourceline}, somewhere inside\n{snippet}"
+                ) from exc
 
     def _field_value(self, Model: Any, node: Any) -> Any:
         name = node.get("name")
@@ -199,7 +225,8 @@ class XmlImport:
             return self.refs.safe_eval(node.get("eval"))
         kind = node.get("type")
         if kind in ("xml", "html"):
-            return "".join(etree.tostring(child, encoding="unicode") for child in node) or (node.text or "")
+            parts = "".join(etree.tostring(child, encoding="unicode", with_tail=False) for child in node)
+            return f"<data>{parts}</data>" if kind == "xml" and len(node) > 1 else (parts or node.text or "")
         if kind == "base64" or node.get("file"):
             with open(os.path.join(get_module_path(self.module) or "", node.get("file")), "rb") as fh:
                 import base64
@@ -241,9 +268,13 @@ class XmlImport:
         arch = etree.Element("t", {"t-name": full})
         for child in rec:
             arch.append(child)
-        vals: dict[str, Any] = {"name": rec.get("name") or xml_id, "type": "qweb", "key": full,
-                                "arch": etree.tostring(arch, encoding="unicode"),
-                                "priority": int(rec.get("priority", 16))}
+        vals: dict[str, Any] = {
+            "name": rec.get("name") or xml_id,
+            "type": "qweb",
+            "key": full,
+            "arch": etree.tostring(arch, encoding="unicode"),
+            "priority": int(rec.get("priority", 16)),
+        }
         if rec.get("inherit_id"):
             vals["inherit_id"] = self.refs.id_of(rec.get("inherit_id"))
         record = _upsert(self.env, "ir.ui.view", full, vals, self.mode, noupdate)

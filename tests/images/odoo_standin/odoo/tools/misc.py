@@ -16,8 +16,12 @@ DEFAULT_SERVER_TIME_FORMAT = "%H:%M:%S"
 DEFAULT_SERVER_DATETIME_FORMAT = f"{DEFAULT_SERVER_DATE_FORMAT} {DEFAULT_SERVER_TIME_FORMAT}"
 
 
-def float_round(value: float, precision_digits: int | None = None, precision_rounding: float | None = None,
-                rounding_method: str = "HALF-UP") -> float:
+def float_round(
+    value: float,
+    precision_digits: int | None = None,
+    precision_rounding: float | None = None,
+    rounding_method: str = "HALF-UP",
+) -> float:
     """Round ``value`` to ``precision_digits`` decimals or to a multiple of ``precision_rounding``."""
     step = precision_rounding or 10 ** -(precision_digits or 0)
     scaled = value / step
@@ -30,13 +34,16 @@ def float_round(value: float, precision_digits: int | None = None, precision_rou
     return round(rounded * step, 12)
 
 
-def float_is_zero(value: float, precision_digits: int | None = None, precision_rounding: float | None = None) -> bool:
+def float_is_zero(
+    value: float, precision_digits: int | None = None, precision_rounding: float | None = None
+) -> bool:
     """Whether ``value`` rounds to zero."""
     return float_round(value, precision_digits, precision_rounding) == 0
 
 
-def float_compare(a: float, b: float, precision_digits: int | None = None,
-                  precision_rounding: float | None = None) -> int:
+def float_compare(
+    a: float, b: float, precision_digits: int | None = None, precision_rounding: float | None = None
+) -> int:
     """-1, 0 or 1 after rounding both values."""
     diff = float_round(a - b, precision_digits, precision_rounding)
     return 0 if diff == 0 else (-1 if diff < 0 else 1)
@@ -118,7 +125,7 @@ def file_path(path: str) -> str:
 
 def file_open(path: str, mode: str = "r", **kwargs: Any) -> Any:
     """Open a file of an addon (see :func:`file_path`)."""
-    return open(file_path(path), mode, **kwargs)  # noqa: SIM115
+    return open(file_path(path), mode, **kwargs)
 
 
 def str2bool(value: Any, default: bool | None = None) -> bool:

@@ -16,7 +16,7 @@ def _(source: str, *args: Any, **kwargs: Any) -> str:
     return source
 
 
-class _lt:  # noqa: N801  (Odoo's name)
+class _lt:
     """A lazily translated string."""
 
     def __init__(self, source: str, *args: Any, **kwargs: Any) -> None:

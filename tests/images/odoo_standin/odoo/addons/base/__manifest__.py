@@ -1,4 +1,4 @@
-{
+{  # noqa: B018  (a manifest is a bare dict literal)
     "name": "Base",
     "version": "1.3",
     "category": "Hidden",

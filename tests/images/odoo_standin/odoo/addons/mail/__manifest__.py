@@ -1,4 +1,4 @@
-{
+{  # noqa: B018  (a manifest is a bare dict literal)
     "name": "Discuss",
     "version": "1.17",
     "category": "Productivity/Discuss",

@@ -1,4 +1,4 @@
-{
+{  # noqa: B018  (a manifest is a bare dict literal)
     "name": "Web",
     "category": "Hidden",
     "version": "1.0",

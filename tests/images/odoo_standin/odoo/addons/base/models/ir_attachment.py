@@ -29,7 +29,9 @@ class IrAttachment(models.Model):
     res_field = fields.Char("Resource Field")
     res_id = fields.Many2oneReference("Resource ID")
     company_id = fields.Many2one("res.company", "Company")
-    type = fields.Selection([("url", "URL"), ("binary", "File")], string="Type", default="binary", required=True)
+    type = fields.Selection(
+        [("url", "URL"), ("binary", "File")], string="Type", default="binary", required=True
+    )
     url = fields.Char("Url", index=True)
     public = fields.Boolean("Is public document")
     access_token = fields.Char("Access Token")
@@ -89,8 +91,15 @@ class IrAttachment(models.Model):
             with open(full, "wb") as fh:
                 fh.write(raw)
         mimetype = self.mimetype or mimetypes.guess_type(self.name or "")[0] or "application/octet-stream"
-        self.write({"store_fname": fname if raw else False, "file_size": len(raw), "checksum": checksum,
-                    "mimetype": mimetype, "db_datas": False})
+        self.write(
+            {
+                "store_fname": fname if raw else False,
+                "file_size": len(raw),
+                "checksum": checksum,
+                "mimetype": mimetype,
+                "db_datas": False,
+            }
+        )
 
     @api.model_create_multi
     def create(self, vals_list: list[dict[str, Any]]) -> Any:

@@ -18,7 +18,7 @@ class IrConfigParameter(models.Model):
     key = fields.Char(required=True)
     value = fields.Text(required=True)
 
-    _sql_constraints = [("key_uniq", "unique (key)", "Key must be unique.")]
+    _sql_constraints = (("key_uniq", "unique (key)", "Key must be unique."),)
 
     @api.model
     def get_param(self, key: str, default: Any = False) -> Any:
@@ -48,7 +48,8 @@ class IrCron(models.Model):
     _description = "Scheduled Actions"
     _order = "cron_name, priority"
 
-    cron_name = fields.Char("Name", required=True)
+    name = fields.Char("Action Name", required=True)
+    cron_name = fields.Char("Name", compute="_compute_cron_name", store=True)
     ir_actions_server_id = fields.Many2one("ir.actions.server", "Server action", ondelete="restrict")
     model_id = fields.Many2one("ir.model", "Model")
     code = fields.Text("Python Code")
@@ -57,20 +58,23 @@ class IrCron(models.Model):
     active = fields.Boolean(default=True)
     interval_number = fields.Integer(default=1)
     interval_type = fields.Selection(
-        [("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days"), ("weeks", "Weeks"), ("months", "Months")],
-        string="Interval Unit", default="months",
+        [
+            ("minutes", "Minutes"),
+            ("hours", "Hours"),
+            ("days", "Days"),
+            ("weeks", "Weeks"),
+            ("months", "Months"),
+        ],
+        string="Interval Unit",
+        default="months",
     )
     nextcall = fields.Datetime("Next Execution Date", required=True, default=fields.Datetime.now)
     lastcall = fields.Datetime("Last Execution Date")
     priority = fields.Integer(default=5)
 
-    @api.model_create_multi
-    def create(self, vals_list: list[dict[str, Any]]) -> Any:
-        """Accept ``name`` like the real model (stored as ``cron_name``)."""
-        for vals in vals_list:
-            if "name" in vals:
-                vals.setdefault("cron_name", vals.pop("name"))
-        return super().create(vals_list)
+    def _compute_cron_name(self) -> None:
+        for cron in self:
+            cron.cron_name = cron.name
 
 
 class IrMailServer(models.Model):

@@ -65,7 +65,7 @@ class IrModelData(models.Model):
     res_id = fields.Many2oneReference("Record ID")
     noupdate = fields.Boolean("Non Updatable", default=False)
 
-    _sql_constraints = [("name_nospaces", "UNIQUE (module, name)", "External IDs must be unique")]
+    _sql_constraints = (("name_nospaces", "UNIQUE (module, name)", "External IDs must be unique"),)
 
     def _compute_complete_name(self) -> None:
         for rec in self:

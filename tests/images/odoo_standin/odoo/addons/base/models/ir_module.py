@@ -11,8 +11,12 @@ from odoo.modules.module import get_manifest, get_modules
 
 _logger = logging.getLogger(__name__)
 STATES = [
-    ("uninstallable", "Uninstallable"), ("uninstalled", "Not Installed"), ("installed", "Installed"),
-    ("to upgrade", "To be upgraded"), ("to remove", "To be removed"), ("to install", "To be installed"),
+    ("uninstallable", "Uninstallable"),
+    ("uninstalled", "Not Installed"),
+    ("installed", "Installed"),
+    ("to upgrade", "To be upgraded"),
+    ("to remove", "To be removed"),
+    ("to install", "To be installed"),
 ]
 
 
@@ -48,18 +52,24 @@ class Module(models.Model):
     to_buy = fields.Boolean("Odoo Enterprise Module", default=False)
     dependencies_id = fields.One2many("ir.module.module.dependency", "module_id", string="Dependencies")
 
-    _sql_constraints = [("name_uniq", "UNIQUE (name)", "The name of the module must be unique!")]
+    _sql_constraints = (("name_uniq", "UNIQUE (name)", "The name of the module must be unique!"),)
 
     @api.model
     def get_values_from_terp(self, terp: dict[str, Any]) -> dict[str, Any]:
         """Column values taken from a manifest."""
         return {
-            "shortdesc": terp.get("name", ""), "summary": terp.get("summary", ""),
-            "description": terp.get("description", ""), "author": terp.get("author", "Unknown"),
-            "maintainer": terp.get("maintainer", False), "website": terp.get("website", ""),
-            "category_name": terp.get("category", "Uncategorized"), "license": terp.get("license", "LGPL-3"),
-            "application": bool(terp.get("application")), "auto_install": bool(terp.get("auto_install")),
-            "sequence": int(terp.get("sequence", 100)), "icon": terp.get("icon") or False,
+            "shortdesc": terp.get("name", ""),
+            "summary": terp.get("summary", ""),
+            "description": terp.get("description", ""),
+            "author": terp.get("author", "Unknown"),
+            "maintainer": terp.get("maintainer", False),
+            "website": terp.get("website", ""),
+            "category_name": terp.get("category", "Uncategorized"),
+            "license": terp.get("license", "LGPL-3"),
+            "application": bool(terp.get("application")),
+            "auto_install": bool(terp.get("auto_install")),
+            "sequence": int(terp.get("sequence", 100)),
+            "icon": terp.get("icon") or False,
             "dependencies_id": [(5, 0, 0)] + [(0, 0, {"name": dep}) for dep in terp.get("depends", [])],
         }
 
@@ -136,8 +146,12 @@ class Module(models.Model):
             names |= more
         modules = self.search([("name", "in", sorted(names)), ("state", "in", ["installed", "to upgrade"])])
         modules.write({"state": "to upgrade"})
-        missing = self.search([("name", "in", [d for m in modules for d in m._dependency_names()]),
-                               ("state", "=", "uninstalled")])
+        missing = self.search(
+            [
+                ("name", "in", [d for m in modules for d in m._dependency_names()]),
+                ("state", "=", "uninstalled"),
+            ]
+        )
         _log_access("button_install", missing)
         if missing:
             missing.button_install()

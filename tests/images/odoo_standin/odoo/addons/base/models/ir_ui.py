@@ -10,8 +10,16 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 VIEW_TYPES = [
-    ("list", "List"), ("form", "Form"), ("graph", "Graph"), ("pivot", "Pivot"), ("calendar", "Calendar"),
-    ("gantt", "Gantt"), ("kanban", "Kanban"), ("search", "Search"), ("qweb", "QWeb"), ("activity", "Activity"),
+    ("list", "List"),
+    ("form", "Form"),
+    ("graph", "Graph"),
+    ("pivot", "Pivot"),
+    ("calendar", "Calendar"),
+    ("gantt", "Gantt"),
+    ("kanban", "Kanban"),
+    ("search", "Search"),
+    ("qweb", "QWeb"),
+    ("activity", "Activity"),
 ]
 _ROOT_TYPES = {"tree": "list", **{key: key for key, _ in VIEW_TYPES}, "t": "qweb", "templates": "qweb"}
 
@@ -86,8 +94,13 @@ class View(models.Model):
             error = f'Field "{fname}" does not exist in model "{model}"'
             err = ValidationError(f"Error while validating view near:\n\n{fivelines}\n{error}")
             err.context = {  # type: ignore[attr-defined]
-                "file": filename, "line": line, "name": view.name, "view": view,
-                "view.model": model_name, "view.parent": view.inherit_id, "xmlid": xmlid,
+                "file": filename,
+                "line": line,
+                "name": view.name,
+                "view": view,
+                "view.model": model_name,
+                "view.parent": view.inherit_id,
+                "xmlid": xmlid,
             }
             raise err
 

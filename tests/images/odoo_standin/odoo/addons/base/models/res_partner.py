@@ -27,13 +27,21 @@ class Partner(models.Model):
     bank_ids = fields.Integer(string="Banks")
     website = fields.Char("Website Link")
     comment = fields.Html(string="Notes")
-    category_id = fields.Many2many("res.partner.category", column1="partner_id", column2="category_id", string="Tags")
+    category_id = fields.Many2many(
+        "res.partner.category", column1="partner_id", column2="category_id", string="Tags"
+    )
     active = fields.Boolean(default=True)
     employee = fields.Boolean(help="Check this box if this contact is an Employee.")
     function = fields.Char(string="Job Position")
     type = fields.Selection(
-        [("contact", "Contact"), ("invoice", "Invoice Address"), ("delivery", "Delivery Address"),
-         ("other", "Other Address")], string="Address Type", default="contact",
+        [
+            ("contact", "Contact"),
+            ("invoice", "Invoice Address"),
+            ("delivery", "Delivery Address"),
+            ("other", "Other Address"),
+        ],
+        string="Address Type",
+        default="contact",
     )
     street = fields.Char()
     street2 = fields.Char()
@@ -50,14 +58,20 @@ class Partner(models.Model):
     mobile = fields.Char()
     is_company = fields.Boolean(string="Is a Company", default=False)
     industry_id = fields.Integer(string="Industry")
-    company_type = fields.Selection([("person", "Individual"), ("company", "Company")],
-                                    compute="_compute_company_type")
+    company_type = fields.Selection(
+        [("person", "Individual"), ("company", "Company")], compute="_compute_company_type"
+    )
     company_id = fields.Many2one("res.company", "Company", index=True)
     color = fields.Integer(string="Color Index", default=0)
     user_ids = fields.One2many("res.users", "partner_id", string="Users")
     partner_share = fields.Boolean(string="Share Partner", default=True)
-    commercial_partner_id = fields.Many2one("res.partner", string="Commercial Entity",
-                                            compute="_compute_commercial_partner", store=True, index=True)
+    commercial_partner_id = fields.Many2one(
+        "res.partner",
+        string="Commercial Entity",
+        compute="_compute_commercial_partner",
+        store=True,
+        index=True,
+    )
     commercial_company_name = fields.Char("Company Name Entity")
     company_name = fields.Char("Company Name")
     barcode = fields.Char(help="Use a barcode to identify this contact.")
@@ -129,7 +143,7 @@ class Country(models.Model):
     currency_id = fields.Many2one("res.currency", string="Currency")
     state_ids = fields.One2many("res.country.state", "country_id", string="States")
 
-    _sql_constraints = [("code_uniq", "unique (code)", "The code of the country must be unique!")]
+    _sql_constraints = (("code_uniq", "unique (code)", "The code of the country must be unique!"),)
 
 
 class CountryState(models.Model):

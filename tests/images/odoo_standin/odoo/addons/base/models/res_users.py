@@ -73,12 +73,18 @@ class Company(models.Model):
     parent_id = fields.Many2one("res.company", string="Parent Company", index=True)
     child_ids = fields.One2many("res.company", "parent_id", string="Branches")
     partner_id = fields.Many2one("res.partner", string="Partner", required=True)
-    currency_id = fields.Many2one("res.currency", string="Currency", required=True,
-                                  default=lambda self: self.env.ref("base.USD", raise_if_not_found=False))
+    currency_id = fields.Many2one(
+        "res.currency",
+        string="Currency",
+        required=True,
+        default=lambda self: self.env.ref("base.USD", raise_if_not_found=False),
+    )
     email = fields.Char(related="partner_id.email")
     phone = fields.Char(related="partner_id.phone")
     country_id = fields.Many2one(related="partner_id.country_id")
-    user_ids = fields.Many2many("res.users", "res_company_users_rel", "cid", "user_id", string="Accepted Users")
+    user_ids = fields.Many2many(
+        "res.users", "res_company_users_rel", "cid", "user_id", string="Accepted Users"
+    )
 
     @api.model_create_multi
     def create(self, vals_list: list[dict[str, Any]]) -> Any:
@@ -95,7 +101,7 @@ class Users(models.Model):
 
     _name = "res.users"
     _description = "User"
-    _inherits = {"res.partner": "partner_id"}
+    _inherits = {"res.partner": "partner_id"}  # noqa: RUF012  (Odoo API)
     _order = "name, login"
 
     partner_id = fields.Many2one("res.partner", required=True, ondelete="restrict", string="Related Partner")
@@ -104,15 +110,17 @@ class Users(models.Model):
     signature = fields.Html(string="Email Signature")
     active = fields.Boolean(default=True)
     share = fields.Boolean(string="Share User", default=False)
-    company_id = fields.Many2one("res.company", string="Company", required=True,
-                                 default=lambda self: self.env["res.company"].browse(1))
-    company_ids = fields.Many2many("res.company", "res_company_users_rel", "user_id", "cid", string="Companies",
-                                   default=lambda self: [1])
+    company_id = fields.Many2one(
+        "res.company", string="Company", required=True, default=lambda self: self.env["res.company"].browse(1)
+    )
+    company_ids = fields.Many2many(
+        "res.company", "res_company_users_rel", "user_id", "cid", string="Companies", default=lambda self: [1]
+    )
     groups_id = fields.Many2many("res.groups", "res_groups_users_rel", "uid", "gid", string="Groups")
     action_id = fields.Integer("Home Action")
     notification_type = fields.Char(default="email")
 
-    _sql_constraints = [("login_key", "UNIQUE (login)", "You can not have two users with the same login!")]
+    _sql_constraints = (("login_key", "UNIQUE (login)", "You can not have two users with the same login!"),)
 
     @api.model_create_multi
     def create(self, vals_list: list[dict[str, Any]]) -> Any:

@@ -21,14 +21,21 @@ class MailThread(models.AbstractModel):
             rec.message_follower_ids = 0
             rec.message_ids = 0
 
-    def message_post(self, body: Any = "", subject: Any = None, message_type: str = "notification",
-                     **kwargs: Any) -> Any:
+    def message_post(
+        self, body: Any = "", subject: Any = None, message_type: str = "notification", **kwargs: Any
+    ) -> Any:
         """Store a message on the record."""
         self.ensure_one()
-        return self.env["mail.message"].create({
-            "model": self._name, "res_id": self.id, "body": str(body or ""), "subject": subject,
-            "message_type": message_type, "author_id": self.env.user.partner_id.id,
-        })
+        return self.env["mail.message"].create(
+            {
+                "model": self._name,
+                "res_id": self.id,
+                "body": str(body or ""),
+                "subject": subject,
+                "message_type": message_type,
+                "author_id": self.env.user.partner_id.id,
+            }
+        )
 
     def message_subscribe(self, partner_ids: Any = None, subtype_ids: Any = None) -> bool:
         """Followers are not kept by the stand-in."""
@@ -45,8 +52,10 @@ class MailActivityMixin(models.AbstractModel):
     _name = "mail.activity.mixin"
     _description = "Activity Mixin"
 
-    activity_state = fields.Selection([("overdue", "Overdue"), ("today", "Today"), ("planned", "Planned")],
-                                      compute="_compute_activity_state")
+    activity_state = fields.Selection(
+        [("overdue", "Overdue"), ("today", "Today"), ("planned", "Planned")],
+        compute="_compute_activity_state",
+    )
 
     def _compute_activity_state(self) -> None:
         for rec in self:
@@ -80,8 +89,15 @@ class MailMail(models.Model):
     body_html = fields.Text("Text Contents")
     email_from = fields.Char("From")
     email_to = fields.Text("To")
-    state = fields.Selection([("outgoing", "Outgoing"), ("sent", "Sent"), ("exception", "Delivery Failed"),
-                              ("cancel", "Cancelled")], default="outgoing")
+    state = fields.Selection(
+        [
+            ("outgoing", "Outgoing"),
+            ("sent", "Sent"),
+            ("exception", "Delivery Failed"),
+            ("cancel", "Cancelled"),
+        ],
+        default="outgoing",
+    )
     mail_server_id = fields.Many2one("ir.mail_server", "Outgoing mail server")
 
 
@@ -97,8 +113,11 @@ class FetchmailServer(models.Model):
     state = fields.Selection([("draft", "Not Confirmed"), ("done", "Confirmed")], default="draft")
     server = fields.Char("Server Name")
     port = fields.Integer()
-    server_type = fields.Selection([("imap", "IMAP Server"), ("pop", "POP Server"), ("local", "Local Server")],
-                                   default="imap", required=True)
+    server_type = fields.Selection(
+        [("imap", "IMAP Server"), ("pop", "POP Server"), ("local", "Local Server")],
+        default="imap",
+        required=True,
+    )
     is_ssl = fields.Boolean("SSL/TLS")
     user = fields.Char("Username")
     password = fields.Char()
