@@ -53,8 +53,13 @@ def make_repo(root: Path) -> str:
 
     repo = root / "repo.git"
     work = root / "work"
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@b"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@b",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@b",
+    }
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(repo)], check=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
     (work / "README.md").write_text("bench\n")
@@ -70,8 +75,11 @@ def grow_template(app: App, name: str, size_mb: int) -> None:
     tdb = app.names.template_db("1", name)
     db.set_template(tdb, False)
     rows = max(1, size_mb // 2) * 1024  # ~1 KB per row
-    db.query(f"CREATE TABLE bench_padding AS SELECT g AS id, repeat(md5(g::text), 32) AS pad "
-             f"FROM generate_series(1, {rows}) g", dbname=tdb)
+    db.query(
+        f"CREATE TABLE bench_padding AS SELECT g AS id, repeat(md5(g::text), 32) AS pad "
+        f"FROM generate_series(1, {rows}) g",
+        dbname=tdb,
+    )
     db.set_template(tdb, True)
     filestore = directory / "filestore" / "bench"
     filestore.mkdir(parents=True, exist_ok=True)
@@ -111,24 +119,44 @@ def bench_size(app: App, size_mb: int, odoo_image: str, repo_url: str, repeat: i
     templates_ops.init_template(app, team, odoo_image, name, "base")
     grow_template(app, name, size_mb)
     tdb = app.names.template_db("1", name)
-    result: dict[str, Any] = {"size_mb": size_mb, "template_db_mb": round(app.db().size_bytes(tdb) / 2**20, 1),
-                              "clone_s": bench_clone(app, tdb, repeat)}
+    result: dict[str, Any] = {
+        "size_mb": size_mb,
+        "template_db_mb": round(app.db().size_bytes(tdb) / 2**20, 1),
+        "clone_s": bench_clone(app, tdb, repeat),
+    }
     storage = templates.read_metadata(app.team_dir("1") / "templates" / name).storage_backend
     creates, deletes, disk = [], [], []
     for i in range(repeat):
         branch = f"bench-{size_mb}-{i}"
-        t, created = timed(lambda b=branch: catalog.invoke(app, team, "create_environment", {
-            "branch_name": b, "template_name": name, "repo_url": repo_url, "odoo_image": odoo_image}))
+        t, created = timed(
+            lambda b=branch: catalog.invoke(
+                app,
+                team,
+                "create_environment",
+                {"branch_name": b, "template_name": name, "repo_url": repo_url, "odoo_image": odoo_image},
+            )
+        )
         creates.append(t)
         ws = app.team_dir("1") / "workspaces" / branch
-        disk.append({"database_mb": round(app.db().size_bytes(created["database"]) / 2**20, 1),
-                     "filestore_upper_mb": round(dir_size(ws / "filestore_upper") / 2**20, 2),
-                     "filestore_mb": round(dir_size(ws / "filestore") / 2**20, 1) if storage == "copy" else None})
+        disk.append(
+            {
+                "database_mb": round(app.db().size_bytes(created["database"]) / 2**20, 1),
+                "filestore_upper_mb": round(dir_size(ws / "filestore_upper") / 2**20, 2),
+                "filestore_mb": round(dir_size(ws / "filestore") / 2**20, 1) if storage == "copy" else None,
+            }
+        )
         t, _ = timed(lambda b=branch: catalog.invoke(app, team, "delete_environment", {"branch_name": b}))
         deletes.append(t)
-    result.update({"storage": storage, "create_to_ready_s": creates, "delete_s": deletes,
-                   "create_median_s": statistics.median(creates), "delete_median_s": statistics.median(deletes),
-                   "disk_per_env": disk[0]})
+    result.update(
+        {
+            "storage": storage,
+            "create_to_ready_s": creates,
+            "delete_s": deletes,
+            "create_median_s": statistics.median(creates),
+            "delete_median_s": statistics.median(deletes),
+            "disk_per_env": disk[0],
+        }
+    )
     templates.delete_template(app, team, name)
     return result
 
@@ -139,8 +167,17 @@ def bench_list_latency(app: App, odoo_image: str, repo_url: str, parallel: int) 
     stop = threading.Event()
 
     def create(i: int) -> None:
-        catalog.invoke(app, team, "create_environment", {"branch_name": f"par-{i}", "template_name": "none",
-                                                          "repo_url": repo_url, "odoo_image": odoo_image})
+        catalog.invoke(
+            app,
+            team,
+            "create_environment",
+            {
+                "branch_name": f"par-{i}",
+                "template_name": "none",
+                "repo_url": repo_url,
+                "odoo_image": odoo_image,
+            },
+        )
 
     threads = [threading.Thread(target=create, args=(i,)) for i in range(parallel)]
     for t in threads:
@@ -160,10 +197,13 @@ def bench_list_latency(app: App, odoo_image: str, repo_url: str, parallel: int) 
     for i in range(parallel):
         catalog.invoke(app, team, "delete_environment", {"branch_name": f"par-{i}"})
     latencies.sort()
-    return {"parallel_creates": parallel, "samples": len(latencies),
-            "median_ms": round(statistics.median(latencies) * 1000, 1),
-            "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
-            "max_ms": round(latencies[-1] * 1000, 1)}
+    return {
+        "parallel_creates": parallel,
+        "samples": len(latencies),
+        "median_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
+        "max_ms": round(latencies[-1] * 1000, 1),
+    }
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

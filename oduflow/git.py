@@ -127,6 +127,27 @@ def credential_env(credentials_file: Path | None) -> dict[str, str]:
     }
 
 
+def store_credentials(credentials_file: Path, url: str) -> bool:
+    """Add the user and token of ``url`` to a git credential store file (mode 0600).
+
+    Returns False when the URL carries no credentials or the store already has them.
+    """
+    parts = urlsplit(url)
+    if not (parts.username and parts.password and parts.hostname):
+        return False
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    line = urlunsplit((parts.scheme, f"{parts.username}:{parts.password}@{netloc}", "", "", ""))
+    credentials_file.parent.mkdir(parents=True, exist_ok=True)
+    existing = credentials_file.read_text().splitlines() if credentials_file.exists() else []
+    if line in existing:
+        return False
+    fd = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as fh:
+        fh.write(line + "\n")
+    credentials_file.chmod(0o600)
+    return True
+
+
 def remote_has_branch(url: str, branch: str, env: dict[str, str]) -> bool:
     proc = run_git(
         ["ls-remote", "--exit-code", "--heads", "--", url, f"refs/heads/{branch}"],

@@ -119,6 +119,10 @@ def create_environment(
         steps.undo(lambda: rmtree(paths.workspace))
         cred_file = app.team_dir(team.id) / ".git-credentials"
         created_branch = git.clone_branch(repo_url, branch_name, paths.repo, git.credential_env(cred_file))
+        if clean_url != repo_url:
+            # the checkout is visible inside the container: keep credentials out of .git/config
+            git.store_credentials(cred_file, repo_url)
+            git.run_git(["remote", "set-url", "origin", clean_url], cwd=paths.repo)
 
         steps.begin(f"prepare image {odoo_image}")
         docker_api.ensure_image(client, odoo_image)

@@ -13,7 +13,7 @@ from oduflow import catalog
 from oduflow.app import App
 from oduflow.errors import ConflictError, NotFoundError, ProtectedError, StepError, ValidationError
 from oduflow.fsutil import fuse_mounts_under
-from oduflow.services import environments
+from oduflow.services import env_create, environments
 from oduflow.services.envmodel import get_env
 from tests.fixtures.instance import GitRemote, Instance
 
@@ -160,6 +160,13 @@ def test_protection(app: App, instance: Instance, remote: GitRemote) -> None:
         call(app, "stop_environment", branch_name="protect-me")
     assert call(app, "restart_environment", branch_name="protect-me")["status"] == "running"
     environments.set_protected(app, team, "protect-me", False)
+    before = get_env(app, team, "protect-me")
+    app.db().query("CREATE TABLE before_recreate (v int)", dbname=before.params.db_name)
+    recreated = env_create.recreate_environment(app, team, "protect-me")
+    assert recreated["repo_url"] == remote.url and recreated["template"] == "none"
+    assert app.db().query("SELECT to_regclass('before_recreate') IS NULL", dbname=recreated["database"]) == [
+        (True,)
+    ]
     call(app, "delete_environment", branch_name="protect-me")
     assert leftovers(app, "protect-me", "protect-me") == []
 
