@@ -9,6 +9,7 @@ command line. Works with the official ``odoo`` images unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from oduflow.services.envmodel import Env, get_env
 from oduflow.services.runtime import CONF_PATH
 
 MODULE_RE = re.compile(r"[a-z0-9_]+")
+_ANY_MODULE_RE = re.compile(r"[A-Za-z0-9_]+")  # names found in a repository (pull_and_apply)
 TEST_TAGS_RE = re.compile(r"[A-Za-z0-9_.,:/*+\-\[\]]+")
 MAX_LOG_LINES = 5000
 MAX_FAILURES = 50
@@ -108,6 +110,9 @@ def module_operation(app: App, env: Env, install: Sequence[str], upgrade: Sequen
     Returns :meth:`ModuleOperation.to_dict` plus ``command``, ``timed_out`` and the full ``log``.
     Does not restart the server.
     """
+    bad = [m for m in (*install, *upgrade) if not _ANY_MODULE_RE.fullmatch(m)]
+    if bad or not (install or upgrade):
+        raise ValidationError(f"invalid or missing module names: {bad or 'none given'}")
     container = running_container(app, env)
     args: list[str] = []
     if install:
@@ -285,7 +290,8 @@ def run_shell_code(
             timeout=timeout or app.config.limits.command_timeout,
         )
     finally:
-        docker_api.exec_in(container, ["rm", "-f", "--", path], user="root", timeout=30)
+        with contextlib.suppress(OduflowError):  # the container went away: so did the file
+            docker_api.exec_in(container, ["rm", "-f", "--", path], user="root", timeout=30)
     traceback = extract_traceback(res.stderr) if res.exit_code != 0 else ""
     error = next((ln for ln in reversed(traceback.splitlines()) if ln.strip()), "")
     if res.timed_out:

@@ -10,6 +10,7 @@ Shared by the ``pull_and_apply`` tool and the REST ``/sync`` endpoint.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from oduflow import changes, git
@@ -39,7 +40,7 @@ def _files(ctx: changes.ChangeContext) -> list[dict[str, str]]:
     return out
 
 
-def _step(name: str, run: Any) -> dict[str, Any]:
+def _step(name: str, run: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
     """Run one action; an Oduflow error becomes a failed step instead of an exception."""
     try:
         detail = run()

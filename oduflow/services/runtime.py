@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import hashlib
+import http.cookiejar
 import io
 import json
 import secrets
@@ -269,8 +270,10 @@ def wait_ready(app: App, container: Container, db_name: str, timeout: int | None
         ip = container_ip(app, container)
         if ip:
             url = f"http://{ip}:{ODOO_PORT}/web/login?db={db_name}"
+            # Odoo answers a first visit with a redirect that sets the session cookie
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
             try:
-                with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - own container
+                with opener.open(url, timeout=30) as resp:
                     if resp.status == 200:
                         return
                     last = f"HTTP {resp.status}"

@@ -5,9 +5,11 @@ The tests run in order on one environment; each pushes one commit to the environ
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import docker.errors
 import pytest
 
 from oduflow import git
@@ -54,10 +56,17 @@ def setup(instance: Instance, tmp_path_factory: pytest.TempPathFactory) -> Itera
     app = instance.app()
     remote = make_remote(tmp_path_factory.mktemp("pull"), "demo_ok")
     remote.push("branch", branch=BRANCH)
-    with environment(app, BRANCH, remote, instance.odoo_image):
-        installed = call(app, "install_odoo_modules", branch_name=BRANCH, modules="demo_ok")
-        assert installed["ok"], installed["summary"]
-        yield Setup(app, remote)
+    images: set[str] = set()
+    try:
+        with environment(app, BRANCH, remote, instance.odoo_image):
+            installed = call(app, "install_odoo_modules", branch_name=BRANCH, modules="demo_ok")
+            assert installed["ok"], installed["summary"]
+            yield Setup(app, remote)
+            images.add(get_env(app, app.config.team(TEAM), BRANCH).params.run_image)
+    finally:
+        for image in images - {instance.odoo_image}:  # the dependency image a rebuild made
+            with contextlib.suppress(docker.errors.DockerException):
+                app.docker().images.remove(image)
 
 
 def actions(result: dict) -> list[str]:
@@ -143,6 +152,19 @@ def test_view_arch_change_only_refreshes(setup: Setup) -> None:
     assert result["actions"] == []
     assert "reload the browser" in result["summary"]
     assert _started_at(setup) == before_started  # the server was not restarted
+
+
+def test_requirements_change_rebuilds_the_container(setup: Setup) -> None:
+    setup.push({"requirements.txt": "# already in the image\nlxml\n"}, "declare a dependency")
+    result = setup.pull()
+    assert result["plan"]["dependencies"] is True
+    assert actions(result) == ["rebuild"], result["summary"]
+    rebuild = result["actions"][0]
+    assert rebuild["ok"] is True, rebuild
+    assert "container rebuilt" in result["summary"]
+    env = get_env(setup.app, setup.app.config.team(TEAM), BRANCH)
+    assert env.params.run_image == rebuild["image"] != env.params.odoo_image
+    assert call(setup.app, "http_request_to_odoo", branch_name=BRANCH)["status"] == 200
 
 
 def test_broken_new_module_reports_the_failure(setup: Setup) -> None:

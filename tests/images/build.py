@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import docker
-from docker.errors import ImageNotFound
+from docker.errors import APIError, ImageNotFound
 
 try:
     from tests.images import rootfs
@@ -234,10 +234,25 @@ def ensure_odoo_image(client: docker.DockerClient, version: str = "18.0") -> str
     return _ensure_layer(client, odoo_tag(version), HERE / "odoo_standin", {"ODOO_VERSION": version})
 
 
+def prune_stale_images(client: docker.DockerClient, keep: set[str]) -> list[str]:
+    """Remove tags of the test images other than ``keep`` that no container uses; return them."""
+    removed = []
+    for image in client.images.list(filters={"label": "oduflow.test-image=true"}):
+        for tag in image.tags:
+            if tag.partition(":")[0] in (POSTGRES_REPO, ODOO_REPO, BASE_REPO) and tag not in keep:
+                try:
+                    client.images.remove(tag, noprune=False)
+                except APIError:  # in use by a container: keep it
+                    continue
+                removed.append(tag)
+    return removed
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Build both images and print their tags."""
+    """Build both images and print their tags (``--prune``: drop stale tags afterwards)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--odoo-version", default="18.0", help="version the Odoo stand-in reports")
+    parser.add_argument("--prune", action="store_true", help="remove older tags of the test images")
     args = parser.parse_args(argv)
     client = docker.from_env(timeout=600)
     try:
@@ -248,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             tag = build()
             print(f"{name}: {tag} ({time.monotonic() - started:.1f}s)", flush=True)
+        if args.prune:
+            keep = {base_tag(), postgres_tag(), odoo_tag(args.odoo_version)}
+            for tag in prune_stale_images(client, keep):
+                print(f"removed {tag}", flush=True)
     finally:
         client.close()
     return 0
