@@ -271,7 +271,9 @@ def wait_ready(app: App, container: Container, db_name: str, timeout: int | None
         if ip:
             url = f"http://{ip}:{ODOO_PORT}/web/login?db={db_name}"
             # Odoo answers a first visit with a redirect that sets the session cookie
-            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            opener = urllib.request.build_opener(
+                urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+            )
             try:
                 with opener.open(url, timeout=30) as resp:
                     if resp.status == 200:
