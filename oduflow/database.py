@@ -184,7 +184,9 @@ class Database:
 
     def create_role(self, role: str, password: str | None = None) -> str:
         """A plain LOGIN role (never superuser, no CREATEDB/CREATEROLE); returns its password."""
-        password = password or secrets.token_urlsafe(24)
+        # hex: the official image's entrypoint passes it as `--db_password VALUE`, and a
+        # value starting with "-" would be read as an option
+        password = password or secrets.token_hex(20)
         try:
             self.query(
                 sql.SQL(

@@ -171,15 +171,28 @@ def clone_branch(url: str, branch: str, dest: Path, env: dict[str, str]) -> bool
     """Shallow-clone ``branch`` into ``dest``; create it from the default branch if missing.
 
     Returns True when the branch was created locally (it did not exist on the remote).
+    The git directory is kept beside the work tree (:func:`separate_git_dir`), never in it:
+    the work tree is mounted into the container, and a ``.git/config`` written there (a
+    filter or hook command) would run on the host the next time Oduflow calls git.
     """
-    if remote_has_branch(url, branch, env):
+    gitdir = ["--separate-git-dir", str(separate_git_dir(dest))]
+    created = not remote_has_branch(url, branch, env)
+    if created:
+        run_git(["clone", "--depth", "1", *gitdir, "--", url, str(dest)], env=env)
+    else:
         run_git(
-            ["clone", "--depth", "1", "--branch", branch, "--single-branch", "--", url, str(dest)], env=env
+            ["clone", "--depth", "1", "--branch", branch, "--single-branch", *gitdir, "--", url, str(dest)],
+            env=env,
         )
-        return False
-    run_git(["clone", "--depth", "1", "--", url, str(dest)], env=env)
-    run_git(["checkout", "-b", branch], cwd=dest, env=env)
-    return True
+    (dest / ".git").unlink()
+    if created:
+        run_git(["checkout", "-b", branch], env=workspace_env(dest, env))
+    return created
+
+
+def separate_git_dir(repo: Path) -> Path:
+    """Where the git directory of the checkout ``repo`` lives (outside the mounted work tree)."""
+    return repo.with_name(repo.name + ".git")
 
 
 def workspace_env(repo: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -192,6 +205,9 @@ def workspace_env(repo: Path, env: Mapping[str, str] | None = None) -> dict[str,
     (e.g. :func:`credential_env`).
     """
     out = dict(env or {})
+    gitdir = separate_git_dir(repo)
+    if gitdir.is_dir():
+        out["GIT_DIR"], out["GIT_WORK_TREE"] = str(gitdir), str(repo)
     count = int(out.get("GIT_CONFIG_COUNT", "0") or 0)
     for key, value in (
         ("safe.directory", str(repo.resolve())),
@@ -256,16 +272,3 @@ def fast_forward(repo: Path, rev: str, env: Mapping[str, str]) -> str:
     """Fast-forward the checkout to ``rev`` (a fetched commit); returns the new HEAD."""
     run_git(["merge", "--ff-only", rev], cwd=repo, env=dict(env))
     return head(repo, env)
-
-
-def fetch_fast_forward(repo: Path, branch: str, env: dict[str, str]) -> tuple[str, str]:
-    """Fetch ``branch`` and fast-forward to it; returns (old HEAD, new HEAD).
-
-    A shallow clone is deepened as needed so both revisions are available for diffing.
-    """
-    old = head(repo, env)
-    new = fetch(repo, branch, env)
-    if new is None or new == old:
-        return old, old  # branch only exists locally (created from the default branch)
-    ensure_fast_forward(repo, old, new, env)
-    return old, fast_forward(repo, new, env)

@@ -69,9 +69,19 @@ def find_orphans(app: App, team: TeamConfig) -> dict[str, list[str]]:
             or (owner.startswith("template:") and owner[9:] in editors)
         )
     ]
+    # dependency images are shared by all teams: orphans when no environment runs them
+    used = {EnvParams.from_dict(r.params).run_image for r in app.store.list_envs() if "run_image" in r.params}
+    images = sorted(
+        tag
+        for image in client.images.list(filters={"label": f"oduflow.instance={app.names.prefix}"})
+        if image.labels.get("oduflow.role") == "deps-image"
+        for tag in image.tags
+        if tag not in used
+    )
     return {
         "records": stale,
         "containers": containers,
+        "images": images,
         "databases": databases,
         "roles": roles,
         "workspaces": workspaces,
@@ -93,6 +103,8 @@ def cleanup(app: App, team: TeamConfig, force: bool = False) -> dict[str, Any]:
         app.store.remove_env(team.id, branch)
     for name in orphans["containers"]:
         docker_api.remove_container(client, name)
+    for tag in orphans["images"]:
+        client.images.remove(tag, force=True)
     for mount in orphans["mounts"]:
         from pathlib import Path
 

@@ -122,7 +122,7 @@ def create_environment(
         if clean_url != repo_url:
             # the checkout is visible inside the container: keep credentials out of .git/config
             git.store_credentials(cred_file, repo_url)
-            git.run_git(["remote", "set-url", "origin", clean_url], cwd=paths.repo)
+            git.run_git(["remote", "set-url", "origin", clean_url], env=git.workspace_env(paths.repo))
 
         steps.begin(f"prepare image {odoo_image}")
         docker_api.ensure_image(client, odoo_image)

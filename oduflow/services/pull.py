@@ -79,7 +79,8 @@ def pull_and_apply(
         }
     git.ensure_fast_forward(repo, old, new, genv)
     progress("analysing changes")
-    ctx = changes.collect_changes(repo, old, new)
+    gitdir = git.separate_git_dir(repo)
+    ctx = changes.collect_changes(gitdir if gitdir.is_dir() else repo, old, new)
     plan = app.hooks.analyze_changes(ctx)
     result: dict[str, Any] = {
         **base,

@@ -53,7 +53,7 @@ def render_conf(
     """The final ``odoo.conf``: the template's settings plus the forced connection keys."""
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
-    parser.read_string(template_text.replace("{admin_passwd}", admin_passwd or secrets.token_urlsafe(18)))
+    parser.read_string(template_text.replace("{admin_passwd}", admin_passwd or secrets.token_hex(16)))
     if not parser.has_section("options"):
         parser.add_section("options")
     opts = parser["options"]
@@ -67,7 +67,7 @@ def render_conf(
     if "addons_path" not in opts:
         opts["addons_path"] = addons_path
     if "admin_passwd" not in opts:
-        opts["admin_passwd"] = admin_passwd or secrets.token_urlsafe(18)
+        opts["admin_passwd"] = admin_passwd or secrets.token_hex(16)
     out = io.StringIO()
     parser.write(out)
     return out.getvalue()

@@ -168,6 +168,9 @@ def destroy(app: App, progress: Progress = no_progress) -> dict[str, Any]:
         progress(f"removing {name}")
         if docker_api.remove_container(client, name):
             report.removed.append(f"container {name}")
+    for image in client.images.list(filters={"label": f"oduflow.instance={app.names.prefix}"}):
+        client.images.remove(image.id, force=True)
+        report.removed.append(f"image {', '.join(image.tags) or image.short_id}")
     for vol in client.volumes.list(filters={"label": f"oduflow.instance={app.names.prefix}"}):
         vol.remove(force=True)
         report.removed.append(f"volume {vol.name}")

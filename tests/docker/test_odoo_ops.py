@@ -475,12 +475,8 @@ def test_list_installed_modules_filters(app: App, branch: str) -> None:
     # '_' and '%' are literal characters of the filter, not LIKE wildcards
     assert call(app, "list_installed_modules", branch_name=branch, name_filter="%", state="all")["count"] == 0
     underscored = call(app, "list_installed_modules", branch_name=branch, name_filter="demo_", state="all")
-    assert {m["name"] for m in underscored["modules"]} <= {
-        "demo_ok",
-        "demo_failtest",
-        "demo_syntax",
-        "demo_xml",
-    }
+    names = {m["name"] for m in underscored["modules"]}
+    assert names and all(n.startswith("demo_") for n in names)
     with pytest.raises(ValidationError):
         call(app, "list_installed_modules", branch_name=branch, state="broken")
 

@@ -184,3 +184,26 @@ def _started_at(setup: Setup) -> str:
     env = get_env(setup.app, setup.app.config.team(TEAM), BRANCH)
     container = setup.app.docker().containers.get(env.container_name)
     return str(container.attrs["State"]["StartedAt"])
+
+
+def test_git_config_written_in_the_container_never_runs_on_the_host(
+    setup: Setup, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The work tree is writable from the container; its git directory lives outside it."""
+    marker = tmp_path_factory.mktemp("pwn") / "pwned"
+    env = get_env(setup.app, setup.app.config.team(TEAM), BRANCH)
+    assert not (env.paths.repo / ".git").exists()
+    evil = f'[core]\n\thooksPath = /tmp\n[filter "x"]\n\tsmudge = touch {marker}\n\tclean = cat\n'
+    call(
+        setup.app,
+        "run_odoo_command",
+        branch_name=BRANCH,
+        command="mkdir -p /mnt/extra-addons/.git && cat > /mnt/extra-addons/.git/config "
+        "&& echo '* filter=x' > /mnt/extra-addons/.gitattributes",
+        user="root",
+    )
+    (env.paths.repo / ".git" / "config").write_text(evil)  # same as the container could write
+    setup.push({"README.md": "pulled after tampering\n"}, "docs")
+    result = setup.pull()
+    assert result["new_commit"] == setup.pushed
+    assert not marker.exists()

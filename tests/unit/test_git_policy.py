@@ -10,15 +10,32 @@ from oduflow import git
 from oduflow.errors import ValidationError
 
 
-@pytest.mark.parametrize("url", ["https://github.com/o/r.git", "ssh://git@host.example/o/r.git",
-                                 "git@github.com:o/r.git", "https://user:tok@gitlab.example/o/r"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/o/r.git",
+        "ssh://git@host.example/o/r.git",
+        "git@github.com:o/r.git",
+        "https://user:tok@gitlab.example/o/r",
+    ],
+)
 def test_remote_urls_always_allowed(url: str) -> None:
     assert git.check_repo_url(url, allow_local=False) == url
 
 
-@pytest.mark.parametrize("url", ["file:///srv/repo.git", "/srv/repo.git", "./repo", "https://localhost/r.git",
-                                 "https://127.0.0.1:3000/r.git", "ssh://[::1]/r", "git@localhost:r.git",
-                                 "http://example.com/r.git"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///srv/repo.git",
+        "/srv/repo.git",
+        "./repo",
+        "https://localhost/r.git",
+        "https://127.0.0.1:3000/r.git",
+        "ssh://[::1]/r",
+        "git@localhost:r.git",
+        "http://example.com/r.git",
+    ],
+)
 def test_local_and_plaintext_urls_need_the_operator_setting(url: str) -> None:
     with pytest.raises(ValidationError):
         git.check_repo_url(url, allow_local=False)

@@ -150,3 +150,41 @@ def test_workspace_env_appends_to_credential_settings(tmp_path: Path) -> None:
     assert env["GIT_CONFIG_KEY_0"] == "credential.helper"
     keys = {env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"] for i in range(4)}
     assert keys["safe.directory"] == str(tmp_path.resolve()) and keys["core.hooksPath"] == "/dev/null"
+
+
+def test_cli_arguments_of_the_odoo_tools() -> None:
+    from oduflow import catalog
+    from oduflow.surfaces.cli import parse_call_args
+
+    def parse(tool: str, *args: str) -> dict[str, object]:
+        return parse_call_args(catalog.get_tool(tool), list(args))
+
+    assert parse("get_environment_logs", "dev", "500") == {"branch_name": "dev", "lines": 500}
+    assert parse("run_odoo_command", "dev", "pip3 install x", "root")["user"] == "root"
+    assert parse("pull_and_apply", "dev", "true") == {"branch_name": "dev", "dry_run": True}
+    headers = '{"Content-Type": "application/json", "Accept": "a, b"}'
+    args = parse("http_request_to_odoo", "dev", "POST", "/jsonrpc", headers, "{}")
+    assert args["headers"] == headers and parse_headers(args["headers"])["Accept"] == "a, b"
+    with pytest.raises(ValidationError):
+        parse("run_odoo_command", "dev", "id", "admin")
+    locks = {t.name: t.lock for t in catalog.all_tools()}
+    branch_locked = {
+        "pull_and_apply",
+        "install_odoo_modules",
+        "upgrade_odoo_modules",
+        "run_odoo_tests",
+        "run_odoo_command",
+        "run_odoo_shell",
+        "write_file_in_odoo",
+        "run_db_query",
+        "reset_admin_password",
+    }
+    unlocked = {
+        "get_environment_logs",
+        "read_file_in_odoo",
+        "search_in_odoo",
+        "http_request_to_odoo",
+        "list_installed_modules",
+    }
+    assert {n for n in branch_locked if locks[n] == "branch"} == branch_locked
+    assert {n for n in unlocked if locks[n] == "none"} == unlocked

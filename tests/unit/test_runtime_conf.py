@@ -31,7 +31,9 @@ def test_bundled_conf_has_the_security_defaults() -> None:
 
 
 def test_repository_conf_keeps_its_settings_but_not_connection_keys() -> None:
-    repo = "[options]\nworkers = 2\naddons_path = /mnt/extra-addons/addons\ndb_host = prod-db\ndb_password = x\n"
+    repo = (
+        "[options]\nworkers = 2\naddons_path = /mnt/extra-addons/addons\ndb_host = prod-db\ndb_password = x\n"
+    )
     opts = parsed(render_conf(repo, CONF))
     assert opts["workers"] == "2" and opts["addons_path"] == "/mnt/extra-addons/addons"
     assert opts["db_host"] == "oduflow-db" and opts["db_password"] == "pw"
@@ -64,3 +66,10 @@ def test_a_failing_undo_does_not_stop_the_others() -> None:
         steps.begin("b")
         raise RuntimeError("fail")
     assert done == ["a"]
+
+
+def test_generated_secrets_never_look_like_options() -> None:
+    """The official entrypoint passes db_password as `--db_password VALUE`: no leading '-'."""
+    for _ in range(300):
+        opts = parsed(render_conf(resource_path("odoo.conf").read_text(), CONF))
+        assert opts["admin_passwd"].isalnum()
