@@ -21,8 +21,8 @@ from oduflow.errors import (
 from oduflow.locks import LockScope
 from oduflow.odoolog import parse_test_run
 from oduflow.services.envmodel import get_env
-from tests.docker.odoo_env import TEAM, call, environment, make_remote
-from tests.fixtures.instance import Instance
+from tests.docker.odoo_env import TEAM, call, environment
+from tests.fixtures.instance import Instance, make_remote
 
 BRANCH = "odoo-ops-tests"
 REFERENCE_LOGS = Path(__file__).resolve().parents[1] / "data" / "odoo18-logs"

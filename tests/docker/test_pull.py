@@ -15,8 +15,8 @@ import pytest
 from oduflow import git
 from oduflow.app import App
 from oduflow.services.envmodel import get_env
-from tests.docker.odoo_env import TEAM, call, environment, make_remote
-from tests.fixtures.instance import GitRemote, Instance
+from tests.docker.odoo_env import TEAM, call, environment
+from tests.fixtures.instance import GitRemote, Instance, make_remote
 
 BRANCH = "pull-tests"
 
