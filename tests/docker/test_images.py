@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import secrets
 import shutil
@@ -44,8 +43,7 @@ from tests.images.harness import (  # noqa: E402
 
 pytestmark = pytest.mark.docker
 
-SHARED = Path(os.environ.get("ODUFLOW_SHARED_DIR") or ROOT.parent / "shared")
-REFERENCE = SHARED / "reference"
+REFERENCE = ROOT / "tests" / "data"  # copies of shared/reference (checked equal by test_odoolog)
 MASTER = "master-img-pw"
 
 
