@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oduflow import __version__
 from oduflow.app import App
+from oduflow.config import Config
 from oduflow.errors import AuthError
 from oduflow.surfaces.auth import resolve_team
 from oduflow.surfaces.mcp import build_mcp
@@ -47,14 +48,15 @@ class McpAuthMiddleware:
         await self.app(scope, receive, send)
 
 
-def startup_lines(app: App, port: int | None = None) -> list[str]:
-    cfg = app.config
+def startup_lines(cfg: Config, port: int | None = None) -> list[str]:
+    """One line per team: its URL and whether MCP and UI authentication are on."""
     lines = []
     for team in cfg.teams.values():
         token = "ON" if team.auth_token else "OFF"
         ui = "ON" if team.ui_password else "OFF"
         lines.append(
-            f"[team.{team.id}] http://{team.hostname}:{cfg.server.port}/ (MCP token {token}, UI auth {ui})"
+            f"[team.{team.id}] http://{team.hostname}:{port or cfg.server.port}/ "
+            f"(MCP token {token}, UI auth {ui})"
         )
     return lines
 

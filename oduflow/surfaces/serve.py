@@ -43,6 +43,6 @@ def serve(
         raise ValidationError(f"unknown transport {transport!r}: use http or stdio")
     host = host or app.config.server.host
     port = port or app.config.server.port
-    for line in startup_lines(app, port):
+    for line in startup_lines(app.config, port):
         log.info(line)
     uvicorn.run(build_http_app(app), host=host, port=port, log_level="info", workers=1)

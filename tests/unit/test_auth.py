@@ -39,3 +39,10 @@ def test_host_then_single_then_default() -> None:
     assert resolve_team(single, {"host": "whatever"}).id == "9"
     multi = parse({"team": {"1": {}, "2": {"hostname": "x"}}})
     assert resolve_team(multi, {"host": "unknown"}).id == "1"
+
+
+def test_startup_lines_show_the_served_port_and_auth_state() -> None:
+    from oduflow.surfaces.http import startup_lines
+
+    lines = startup_lines(parse({"team": {"1": {"auth_token": "t"}}}), 18999)
+    assert lines == ["[team.1] http://localhost:18999/ (MCP token ON, UI auth OFF)"]
