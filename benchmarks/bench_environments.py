@@ -194,11 +194,13 @@ def bench_list_latency(app: App, odoo_image: str, repo_url: str, parallel: int) 
         t.join()
     stop.set()
     poller.join()
-    for i in range(parallel):
-        catalog.invoke(app, team, "delete_environment", {"branch_name": f"par-{i}"})
+    created = [r.branch for r in app.store.list_envs("1") if r.branch.startswith("par-")]
+    for branch in created:
+        catalog.invoke(app, team, "delete_environment", {"branch_name": branch})
     latencies.sort()
     return {
         "parallel_creates": parallel,
+        "succeeded": len(created),
         "samples": len(latencies),
         "median_ms": round(statistics.median(latencies) * 1000, 1),
         "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,7 +143,8 @@ class Names:
         return f"{self.prefix}-{team}-template-{template}-odoo"
 
     def job_container(self, team: str, purpose: str) -> str:
-        return f"{self.prefix}-{team}-job-{purpose}-{digest(purpose + str(id(self)), 6)}"
+        """A one-off container: unique per call, since jobs of parallel operations overlap."""
+        return f"{self.prefix}-{team}-job-{purpose}-{secrets.token_hex(4)}"
 
     def service_container(self, team: str, name: str) -> str:
         return f"{self.prefix}-{team}-svc-{name}"

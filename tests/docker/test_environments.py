@@ -333,3 +333,50 @@ def test_bad_input_is_refused_before_anything_happens(
             },
         )
     assert leftovers(app, "x1", "x1") == [] and leftovers(app, "x2", "x2") == []
+
+
+def test_parallel_creates_on_different_branches(app: App, instance: Instance, remote: GitRemote) -> None:
+    """Operations on different branches run in parallel; the same branch is refused at once."""
+    import threading
+
+    from oduflow.errors import BusyError
+
+    results: dict[str, object] = {}
+
+    def create(branch: str) -> None:
+        try:
+            results[branch] = call(
+                app,
+                "create_environment",
+                branch_name=branch,
+                template_name="none",
+                repo_url=remote.url,
+                odoo_image=instance.odoo_image,
+            )
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            results[branch] = exc
+
+    threads = [threading.Thread(target=create, args=(b,)) for b in ("par-a", "par-b")]
+    for t in threads:
+        t.start()
+    busy = None
+    import time
+
+    deadline = time.monotonic() + 10
+    while busy is None and time.monotonic() < deadline:
+        try:
+            call(app, "delete_environment", branch_name="par-a")
+        except BusyError as exc:
+            busy = exc
+        except NotFoundError:
+            time.sleep(0.05)  # the create has not taken its lock yet
+    for t in threads:
+        t.join()
+    try:
+        assert busy is not None and "create_environment" in str(busy)
+        assert all(isinstance(r, dict) and r["status"] == "running" for r in results.values()), results
+    finally:
+        for branch in ("par-a", "par-b"):
+            if app.store.get_env(TEAM, branch):
+                call(app, "delete_environment", branch_name=branch)
+    assert leftovers(app, "par-a", "par-a") == [] and leftovers(app, "par-b", "par-b") == []
