@@ -62,6 +62,8 @@ class DatabaseConfig:
     user: str = "odoo"
     password: str = "odoo"
     image: str = "postgres:15"
+    pool_size: int = 1
+    """Spare clones kept per template so that creation renames one instead of copying (0: off)."""
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,17 @@ class StateStore:
             ).fetchall()
         return {r["name"]: json.loads(r["value"]) for r in rows}
 
+    def pop(self, team: str, kind: str, name: str) -> Any:
+        """Remove a record and return its value, atomically (None when another caller took it)."""
+        with self.tx() as c:
+            row = c.execute(
+                "SELECT value FROM kv WHERE team=? AND kind=? AND name=?", (team, kind, name)
+            ).fetchone()
+            if row is None:
+                return None
+            c.execute("DELETE FROM kv WHERE team=? AND kind=? AND name=?", (team, kind, name))
+        return json.loads(row["value"])
+
     def delete(self, team: str, kind: str, name: str) -> None:
         with self.tx() as c:
             c.execute("DELETE FROM kv WHERE team=? AND kind=? AND name=?", (team, kind, name))

@@ -45,6 +45,8 @@ def find_orphans(app: App, team: TeamConfig) -> dict[str, list[str]]:
     known_dbs = {p.db_name for p in params} | {app.names.env_db(team.id, r.slug) for r in live}
     databases = [d for d in db.list_databases(prefix) if d not in known_dbs]
     databases += [d for d in db.list_databases(f"oduflow_template_{team.id}_") if d.endswith("__build")]
+    pooled = set(app.store.items(team.id, "db_pool"))
+    databases += [d for d in db.list_databases(f"oduflow_pool_{team.id}_") if d not in pooled]
     known_roles = {p.db_role for p in params} | {app.names.env_role(team.id, r.slug) for r in live}
     roles = [
         r[0]

@@ -26,7 +26,7 @@ from oduflow.errors import (
 from oduflow.fsutil import chown_tree, rmtree
 from oduflow.naming import NO_TEMPLATE, branch_slug, validate_branch, validate_template_name
 from oduflow.rollback import Steps
-from oduflow.services import runtime
+from oduflow.services import dbpool, runtime
 from oduflow.services.envmodel import EnvParams, env_paths, route_request, template_filestore
 from oduflow.services.templates_meta import read_metadata
 from oduflow.state import EnvRecord
@@ -142,7 +142,8 @@ def create_environment(
             db.create_empty(db_name, owner=role)
         else:
             steps.begin(f"clone database from template '{template}'")
-            db.clone(db_name, names.template_db(team.id, template), owner=role)
+            if not dbpool.take(app, team, template, db_name):
+                db.clone(db_name, names.template_db(team.id, template))
         steps.undo(lambda: db.drop(db_name))
         db.hand_over(db_name, role)
 
@@ -219,6 +220,8 @@ def create_environment(
             branch_created=created_branch,
         )
         app.store.update_env(team.id, branch_name, status="ready", params=params.to_dict())
+    if template != NO_TEMPLATE:
+        dbpool.refill_later(app, team, template)
     return {
         "branch": branch_name,
         "url": route.url,

@@ -15,7 +15,7 @@ from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, NotFoundError, OduflowError, ValidationError
 from oduflow.fsutil import dir_size, rmtree
 from oduflow.naming import fit
-from oduflow.services import pgjobs
+from oduflow.services import dbpool, pgjobs
 from oduflow.services.templates_meta import (
     DUMP_FILES,
     TemplateMetadata,
@@ -99,12 +99,14 @@ def _replace_template_db(app: App, team: TeamConfig, name: str, build_db: str) -
     """Swap the freshly built ``build_db`` in as the template database of ``name``."""
     db = app.db()
     target = app.names.template_db(team.id, name)
+    dbpool.wait_idle(team, name)
     db.terminate(build_db)
     db.drop(target)
     db.query(
         sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(build_db), sql.Identifier(target))
     )
     db.set_template(target, True)
+    dbpool.refill_later(app, team, name)
 
 
 def _update_metadata(app: App, directory: Path, **values: Any) -> TemplateMetadata:
@@ -186,6 +188,8 @@ def delete_template(app: App, team: TeamConfig, name: str) -> dict[str, Any]:
     if app.store.get(team.id, "template_editor", name):
         raise ConflictError(f"template '{name}' is open in the template editor: run template-down first")
     db = app.db()
+    dbpool.wait_idle(team, name)
+    dbpool.drain(app, team, name)
     dropped = db.drop(app.names.template_db(team.id, name))
     rmtree(directory)
     return {"template": name, "deleted": True, "database_dropped": dropped}

@@ -15,7 +15,7 @@ from oduflow.errors import ConflictError, ExternalCommandError, NotFoundError, V
 from oduflow.fsutil import chown_tree, dir_size, rmtree
 from oduflow.naming import fit, validate_template_name
 from oduflow.rollback import Steps
-from oduflow.services import pgjobs, runtime
+from oduflow.services import dbpool, pgjobs, runtime
 from oduflow.services.templates import (
     _replace_template_db,
     _update_metadata,
@@ -162,6 +162,8 @@ def template_up(
     request = _editor_request(team, template_name)
     with Steps("template_up", progress) as steps:
         steps.begin("open template database")
+        dbpool.wait_idle(team, template_name)
+        dbpool.drain(app, team, template_name)  # spares would miss the edits
         db.set_template(tdb, False)
         steps.undo(lambda: db.set_template(tdb, True))
         route = app.router.route(request)
@@ -210,6 +212,7 @@ def template_down(
     pgjobs.dump(app, tdb, directory / "dump.pgdump")
     (directory / "dump.sql").unlink(missing_ok=True)
     app.db().set_template(tdb, True)
+    dbpool.refill_later(app, team, template_name)
     app.router.release(_editor_request(team, template_name))
     shutil.rmtree(directory / ".editor", ignore_errors=True)
     app.store.delete(team.id, EDITOR, template_name)

@@ -245,12 +245,12 @@ def test_read_file_and_ranges(app: App, branch: str) -> None:
     path = "/mnt/extra-addons/demo_failtest/tests/test_fail.py"
     whole = call(app, "read_file_in_odoo", branch_name=branch, path=path)
     assert whole["type"] == "file" and whole["truncated"] is False
-    assert whole["total_lines"] == 12 and whole["content"].startswith("from odoo.tests.common import")
-    part = call(app, "read_file_in_odoo", branch_name=branch, path=path, read_range="8:9")
+    assert whole["total_lines"] == 11 and whole["content"].startswith("from odoo.tests.common import")
+    part = call(app, "read_file_in_odoo", branch_name=branch, path=path, read_range="7:8")
     assert part["content"] == '    def test_fail(self):\n        self.assertEqual(1, 2, "one is not two")\n'
-    assert (part["start_line"], part["end_line"], part["total_lines"]) == (8, 9, 12)
+    assert (part["start_line"], part["end_line"], part["total_lines"]) == (7, 8, 11)
     past = call(app, "read_file_in_odoo", branch_name=branch, path=path, read_range="50:60")
-    assert past["content"] == "" and "only 12 lines" in past["note"]
+    assert past["content"] == "" and "only 11 lines" in past["note"]
     listing = call(app, "read_file_in_odoo", branch_name=branch, path="/mnt/extra-addons/")
     assert listing["type"] == "directory" and "demo_ok" in listing["listing"] and "drwx" in listing["listing"]
 

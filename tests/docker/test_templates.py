@@ -296,3 +296,37 @@ def test_cleanup_reports_then_removes_orphans(
     removed = cleanup.cleanup(app, team, force=True)
     assert removed["removed"] >= 5 and "errors" not in removed
     assert not any(cleanup.find_orphans(app, team).values())
+
+
+def test_spare_clones_make_creation_a_rename(
+    app: App, instance: Instance, git_remote: Callable[..., GitRemote], base_template: str
+) -> None:
+    from oduflow.services import dbpool
+
+    team = app.config.team(TEAM)
+    remote = git_remote("demo_ok")
+    dbpool.wait_idle(team, base_template)
+    dbpool.fill(app, team, base_template)
+    [spare] = dbpool.spares(app, team, base_template)
+    kw = {"template_name": base_template, "repo_url": remote.url, "odoo_image": instance.odoo_image}
+    try:
+        created = call(app, "create_environment", branch_name="pooled-1", **kw)
+        assert not app.db().exists(spare)  # renamed into the environment's database
+        assert app.db().query(
+            "SELECT state FROM ir_module_module WHERE name='base'", dbname=created["database"]
+        ) == [("installed",)]
+        dbpool.wait_idle(team, base_template)  # the background refill
+        [refilled] = dbpool.spares(app, team, base_template)
+        assert refilled != spare and app.db().exists(refilled)
+        # a reload makes the spare stale: it is dropped, never used
+        templates.reload_template(app, team, base_template)
+        dbpool.wait_idle(team, base_template)
+        created2 = call(app, "create_environment", branch_name="pooled-2", **kw)
+        assert not app.db().exists(refilled)
+        assert created2["status"] == "running"
+    finally:
+        for branch in ("pooled-1", "pooled-2"):
+            if app.store.get_env(TEAM, branch):
+                call(app, "delete_environment", branch_name=branch)
+        dbpool.wait_idle(team, base_template)
+    assert not any(cleanup.find_orphans(app, team).values())

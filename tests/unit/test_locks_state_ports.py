@@ -91,3 +91,10 @@ def test_ports_stable_per_team_and_skip_busy(tmp_path: Path) -> None:
         reg.assign("env:c")
     reg.release("env:a")
     assert reg.assign("env:c") == first
+
+
+def test_pop_claims_a_record_once(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.db")
+    store.put("1", "db_pool", "spare", {"template": "t"})
+    assert store.pop("1", "db_pool", "spare") == {"template": "t"}
+    assert store.pop("1", "db_pool", "spare") is None
