@@ -34,7 +34,7 @@ from oduflow import catalog
 from oduflow.app import App
 from oduflow.config import load
 from oduflow.fsutil import dir_size
-from oduflow.services import system, templates, templates_ops
+from oduflow.services import dbpool, system, templates, templates_ops
 from tests.images import build
 
 
@@ -91,6 +91,9 @@ def grow_template(app: App, name: str, size_mb: int) -> None:
     meta.pop("use_overlay", None)
     (directory / "metadata.json").write_text(json.dumps(meta))
     templates._update_metadata(app, directory)  # noqa: SLF001 - re-decide storage by size
+    team = app.config.team("1")
+    dbpool.wait_idle(team, name)
+    dbpool.drain(app, team, name)  # spares cloned before the padding are out of date
 
 
 def timed(fn: Any) -> tuple[float, Any]:
@@ -125,8 +128,14 @@ def bench_size(app: App, size_mb: int, odoo_image: str, repo_url: str, repeat: i
         "clone_s": bench_clone(app, tdb, repeat),
     }
     storage = templates.read_metadata(app.team_dir("1") / "templates" / name).storage_backend
-    creates, deletes, disk = [], [], []
-    for i in range(repeat):
+    creates, creates_no_spare, deletes, disk = [], [], [], []
+    for i in range(2 * repeat):
+        with_spare = i % 2 == 0
+        dbpool.wait_idle(team, name)
+        if with_spare:
+            dbpool.fill(app, team, name)
+        else:
+            dbpool.drain(app, team, name)
         branch = f"bench-{size_mb}-{i}"
         t, created = timed(
             lambda b=branch: catalog.invoke(
@@ -136,7 +145,7 @@ def bench_size(app: App, size_mb: int, odoo_image: str, repo_url: str, repeat: i
                 {"branch_name": b, "template_name": name, "repo_url": repo_url, "odoo_image": odoo_image},
             )
         )
-        creates.append(t)
+        (creates if with_spare else creates_no_spare).append(t)
         ws = app.team_dir("1") / "workspaces" / branch
         disk.append(
             {
@@ -151,8 +160,10 @@ def bench_size(app: App, size_mb: int, odoo_image: str, repo_url: str, repeat: i
         {
             "storage": storage,
             "create_to_ready_s": creates,
+            "create_to_ready_no_spare_s": creates_no_spare,
             "delete_s": deletes,
             "create_median_s": statistics.median(creates),
+            "create_no_spare_median_s": statistics.median(creates_no_spare),
             "delete_median_s": statistics.median(deletes),
             "disk_per_env": disk[0],
         }
@@ -216,7 +227,15 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     sizes = [r["size_mb"] for r in results["sizes"]]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    ax1.plot(sizes, [r["create_median_s"] for r in results["sizes"]], "o-", label="create to ready")
+    ax1.plot(
+        sizes, [r["create_median_s"] for r in results["sizes"]], "o-", label="create to ready (spare clone)"
+    )
+    ax1.plot(
+        sizes,
+        [r["create_no_spare_median_s"] for r in results["sizes"]],
+        "^-",
+        label="create to ready (no spare)",
+    )
     ax1.plot(sizes, [r["delete_median_s"] for r in results["sizes"]], "s-", label="delete")
     ax1.set_xlabel("template size (MB)")
     ax1.set_ylabel("seconds (median)")
