@@ -128,16 +128,9 @@ class Database:
         stmt = sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(sql.Identifier(name))
         if owner:
             stmt = stmt + sql.SQL(" OWNER {}").format(sql.Identifier(owner))
-        self._create(name, stmt)
+        self._create(name, stmt, "template0")
 
-    def clone(
-        self,
-        name: str,
-        template: str,
-        owner: str | None = None,
-        strategy: str = "FILE_COPY",
-        retries: int = 20,
-    ) -> None:
+    def clone(self, name: str, template: str, owner: str | None = None, strategy: str = "FILE_COPY") -> None:
         """``CREATE DATABASE name TEMPLATE template``, retrying while the template is busy."""
         if strategy not in CLONE_STRATEGIES:
             raise ValueError(strategy)
@@ -146,25 +139,28 @@ class Database:
         )
         if owner:
             stmt = stmt + sql.SQL(" OWNER {}").format(sql.Identifier(owner))
+        self._create(name, stmt, template)
+
+    def _create(self, name: str, stmt: sql.Composable, template: str, retries: int = 40) -> None:
+        """Run a ``CREATE DATABASE``; while another session (or a concurrent ``CREATE
+        DATABASE``) uses ``template``, PostgreSQL refuses: retry briefly."""
         for attempt in range(retries):
             try:
-                self._create(name, stmt)
+                self.query(stmt)
                 return
-            except ExternalCommandError as exc:
-                if "being accessed by other users" not in str(exc) or attempt == retries - 1:
-                    raise
+            except psycopg.errors.DuplicateDatabase:
+                raise ConflictError(f"database '{name}' already exists") from None
+            except psycopg.Error as exc:
+                busy = "being accessed by other users" in str(exc)
+                if not busy or attempt == retries - 1:
+                    raise ExternalCommandError(
+                        f"could not create database '{name}'",
+                        command="CREATE DATABASE",
+                        output=str(exc).strip(),
+                    ) from None
+            if template not in ("template0", "template1"):
                 self.terminate(template)
-                time.sleep(0.25)
-
-    def _create(self, name: str, stmt: sql.Composable) -> None:
-        try:
-            self.query(stmt)
-        except psycopg.errors.DuplicateDatabase:
-            raise ConflictError(f"database '{name}' already exists") from None
-        except psycopg.Error as exc:
-            raise ExternalCommandError(
-                f"could not create database '{name}'", command="CREATE DATABASE", output=str(exc).strip()
-            ) from None
+            time.sleep(0.25)
 
     def set_template(self, name: str, is_template: bool) -> None:
         """Mark ``name`` as a template that accepts no connections (or undo it)."""

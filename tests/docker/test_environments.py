@@ -359,22 +359,21 @@ def test_parallel_creates_on_different_branches(app: App, instance: Instance, re
     threads = [threading.Thread(target=create, args=(b,)) for b in ("par-a", "par-b")]
     for t in threads:
         t.start()
-    busy = None
     import time
 
-    deadline = time.monotonic() + 10
-    while busy is None and time.monotonic() < deadline:
-        try:
-            call(app, "delete_environment", branch_name="par-a")
-        except BusyError as exc:
-            busy = exc
-        except NotFoundError:
-            time.sleep(0.05)  # the create has not taken its lock yet
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and app.store.get_env(TEAM, "par-a") is None and not results:
+        time.sleep(0.02)  # until the create of par-a holds its lock (its record exists)
+    busy: Exception | None = None
+    try:
+        call(app, "delete_environment", branch_name="par-a")
+    except BusyError as exc:
+        busy = exc
     for t in threads:
         t.join()
     try:
-        assert busy is not None and "create_environment" in str(busy)
         assert all(isinstance(r, dict) and r["status"] == "running" for r in results.values()), results
+        assert busy is not None and "create_environment" in str(busy)
     finally:
         for branch in ("par-a", "par-b"):
             if app.store.get_env(TEAM, branch):
