@@ -82,10 +82,12 @@ def remove_container(client: DockerClient, name: str, timeout: int = 10) -> bool
     return True
 
 
-def image_user(client: DockerClient, image: str) -> tuple[int, int]:
-    """UID and GID the image runs as (``id -u``/``id -g`` in a throw-away container)."""
+def image_user(client: DockerClient, image: str, name: str, labels: dict[str, str]) -> tuple[int, int]:
+    """UID and GID the image runs as (``id -u``/``id -g`` in a throw-away container ``name``)."""
     out = client.containers.run(
         image,
+        name=name,
+        labels=labels,
         entrypoint=["sh", "-c", "id -u; id -g"],
         remove=True,
         stdout=True,

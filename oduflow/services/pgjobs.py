@@ -27,6 +27,7 @@ def _run(app: App, argv: list[str], directory: Path, *, timeout: int | None = No
         pgpass.chmod(0o600)
         container = client.containers.create(
             cfg.image,
+            name=app.names.job_container("sys", argv[0].replace("_", "-")),
             entrypoint=[argv[0]],
             command=argv[1:],
             user="root",

@@ -90,7 +90,9 @@ def image_user(app: App, image: str) -> tuple[int, int]:
     cached = app.store.get("_", "image_user", image_id)
     if cached:
         return int(cached[0]), int(cached[1])
-    uid, gid = docker_api.image_user(client, image)
+    uid, gid = docker_api.image_user(
+        client, image, app.names.job_container("sys", "id"), app.names.labels("job")
+    )
     app.store.put("_", "image_user", image_id, [uid, gid])
     return uid, gid
 
@@ -123,6 +125,7 @@ def dependency_image(app: App, image: str, repo_dir: Path, progress: Progress = 
         progress(f"dependencies: {step.name}")
         container = client.containers.create(
             current,
+            name=app.names.job_container("sys", "deps"),
             entrypoint=list(step.argv[:1]),
             command=list(step.argv[1:]),
             user="root",

@@ -55,7 +55,12 @@ def odoo_version(app: App, image: str) -> str:
     client = app.docker()
     try:
         out = client.containers.run(
-            image, entrypoint=["odoo", "--version"], remove=True, network_disabled=True
+            image,
+            name=app.names.job_container("sys", "odoo-version"),
+            entrypoint=["odoo", "--version"],
+            remove=True,
+            network_disabled=True,
+            labels=app.names.labels("job"),
         ).decode(errors="replace")
     except Exception:  # noqa: BLE001 - version is informative only
         return ""
