@@ -194,6 +194,18 @@ class Database:
             raise ConflictError(f"database role '{role}' already exists") from None
         return password
 
+    def login_role(self, role: str) -> str:
+        """Create ``role`` (plain LOGIN, no superuser) or give it a new password; returns the password."""
+        if not self.role_exists(role):
+            return self.create_role(role)
+        password = secrets.token_hex(20)
+        self.query(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+        return password
+
+    def lock_down(self, dbname: str) -> None:
+        """Nobody but its owner (and the superuser) may connect to ``dbname``."""
+        self.query(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
+
     def drop_role(self, role: str) -> bool:
         if not self.role_exists(role):
             return False
@@ -204,7 +216,7 @@ class Database:
         """Make ``role`` the owner of ``dbname`` and of every object in it; only it may connect."""
         ident = sql.Identifier(role)
         self.query(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(dbname), ident))
-        self.query(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
+        self.lock_down(dbname)
         self.query(
             sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(sql.Identifier(dbname), ident)
         )

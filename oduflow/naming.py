@@ -159,6 +159,10 @@ class Names:
     def env_role(self, team: str, slug: str) -> str:
         return fit(f"oduflow_u_{team}_{slug}")
 
+    def template_role(self, team: str) -> str:
+        """The role owning a team's template databases and their objects (never a superuser)."""
+        return fit(f"oduflow_t_{team}")
+
     def template_db(self, team: str, template: str) -> str:
         return fit(f"oduflow_template_{team}_{template}")
 

@@ -72,6 +72,7 @@ def fill(app: App, team: TeamConfig, template: str) -> int:
             return made
         name = fit(f"oduflow_pool_{team.id}_{template}_{secrets.token_hex(4)}")
         db.clone(name, template_db)
+        db.lock_down(name)  # a spare is nobody's until it is renamed and handed over
         if _template_oid(db, template_db) != oid:  # replaced while cloning: useless copy
             db.drop(name)
             continue

@@ -17,13 +17,22 @@ from oduflow.errors import ExternalCommandError
 DUMP_MOUNT = "/dump"
 
 
-def _run(app: App, argv: list[str], directory: Path, *, timeout: int | None = None) -> str:
+def _run(
+    app: App,
+    argv: list[str],
+    directory: Path,
+    *,
+    login: tuple[str, str] | None = None,
+    timeout: int | None = None,
+) -> str:
+    """Run a PostgreSQL client tool as ``login`` (user, password; default: the superuser)."""
     client = app.docker()
     cfg = app.config.database
+    user, password = login or (cfg.user, cfg.password)
     secrets_dir = Path(tempfile.mkdtemp(prefix="oduflow-pgpass-"))
     try:
         pgpass = secrets_dir / "pgpass"
-        pgpass.write_text(f"{app.names.db_container}:5432:*:{cfg.user}:{cfg.password}\n")
+        pgpass.write_text(f"{app.names.db_container}:5432:*:{user}:{password}\n")
         pgpass.chmod(0o600)
         container = client.containers.create(
             cfg.image,
@@ -34,7 +43,7 @@ def _run(app: App, argv: list[str], directory: Path, *, timeout: int | None = No
             environment={
                 "PGPASSFILE": "/run/oduflow/pgpass",
                 "PGHOST": app.names.db_container,
-                "PGUSER": cfg.user,
+                "PGUSER": user,
             },
             volumes={
                 str(directory): {"bind": DUMP_MOUNT, "mode": "rw"},
@@ -83,11 +92,15 @@ def dump(app: App, db_name: str, dest: Path) -> None:
         (dest.parent / tmp_name).unlink(missing_ok=True)
 
 
-def restore(app: App, db_name: str, dump_file: Path) -> str:
-    """Load ``dump_file`` (``.pgdump`` custom format or plain ``.sql``) into ``db_name``."""
+def restore(app: App, db_name: str, dump_file: Path, login: tuple[str, str]) -> str:
+    """Load ``dump_file`` (``.pgdump`` custom format or plain ``.sql``) into ``db_name`` as ``login``.
+
+    ``login`` is a role that is not a superuser: a dump is content from outside (an imported
+    backup, a file a team placed) and may hold ``COPY ... TO PROGRAM`` or psql meta-commands.
+    """
     inside = f"{DUMP_MOUNT}/{dump_file.name}"
     if dump_file.suffix == ".sql":
         argv = ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", db_name, "-f", inside]
     else:
         argv = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "-d", db_name, inside]
-    return _run(app, argv, dump_file.parent)
+    return _run(app, argv, dump_file.parent, login=login)

@@ -26,6 +26,22 @@ from oduflow.services.templates_meta import (
 )
 
 
+def template_owner(app: App, team: TeamConfig) -> tuple[str, str]:
+    """(role, password) of the team's template owner: a plain LOGIN role, never a superuser.
+
+    Template objects belong to it (not to the superuser): a function a team writes into a
+    template can never run with more rights than the team's own roles.
+    """
+    role = app.names.template_role(team.id)
+    db = app.db()
+    stored = app.store.get(team.id, "template_owner", role)
+    if stored and db.role_exists(role):
+        return role, str(stored)
+    password = db.login_role(role)
+    app.store.put(team.id, "template_owner", role, password)
+    return role, password
+
+
 def templates_root(app: App, team: TeamConfig) -> Path:
     return app.team_dir(team.id) / "templates"
 
@@ -144,8 +160,10 @@ def reload_template(
     db.drop(build)
     db.create_empty(build)
     try:
+        owner = template_owner(app, team)
+        db.hand_over(build, owner[0])
         progress(f"loading {source.name} into PostgreSQL")
-        pgjobs.restore(app, build, source)
+        pgjobs.restore(app, build, source, owner)
         if not db.query("SELECT to_regclass('ir_module_module') IS NOT NULL", dbname=build)[0][0]:
             raise ValidationError(f"{source.name} is not an Odoo database (no ir_module_module table)")
         _replace_template_db(app, team, name, build)

@@ -20,6 +20,7 @@ from oduflow.services.templates import (
     _replace_template_db,
     _update_metadata,
     get_template_dir,
+    template_owner,
     templates_root,
 )
 from oduflow.services.templates_meta import DUMP_FILES, dump_file, template_dir
@@ -27,15 +28,16 @@ from oduflow.services.templates_meta import DUMP_FILES, dump_file, template_dir
 EDITOR = "template_editor"
 
 
-def _superuser_conf(app: App, db_name: str, directory: Path) -> Path:
-    cfg = app.config.database
+def _owner_conf(app: App, team: TeamConfig, db_name: str, directory: Path) -> Path:
+    """An ``odoo.conf`` connecting as the team's template owner (never the superuser)."""
+    role, password = template_owner(app, team)
     text, _ = runtime.conf_template(app, None)
     conf = directory / "odoo.conf"
     conf.write_text(
         runtime.render_conf(
             text,
             runtime.OdooConf(
-                db_host=app.names.db_container, db_user=cfg.user, db_password=cfg.password, db_name=db_name
+                db_host=app.names.db_container, db_user=role, db_password=password, db_name=db_name
             ),
         )
     )
@@ -96,6 +98,7 @@ def init_template(
         db.drop(build)
         db.create_empty(build)
         steps.undo(lambda: db.drop(build))
+        db.hand_over(build, template_owner(app, team)[0])
         steps.begin(f"odoo -i {mods}")
         filestore = work / "filestore"
         filestore.mkdir()
@@ -103,7 +106,7 @@ def init_template(
         job = runtime.OdooContainerSpec(
             name=app.names.job_container(team.id, f"init-template-{template_name}"),
             image=odoo_image,
-            conf_file=_superuser_conf(app, build, work),
+            conf_file=_owner_conf(app, team, build, work),
             repo_dir=None,
             filestore_dir=filestore,
             db_name=build,
@@ -182,7 +185,7 @@ def template_up(
         spec = runtime.OdooContainerSpec(
             name=name,
             image=image,
-            conf_file=_superuser_conf(app, tdb, editor_dir),
+            conf_file=_owner_conf(app, team, tdb, editor_dir),
             repo_dir=None,
             filestore_dir=filestore,
             db_name=tdb,

@@ -28,6 +28,7 @@ from oduflow.services.templates import (
     _replace_template_db,
     _update_metadata,
     reload_template,
+    template_owner,
     templates_root,
 )
 from oduflow.services.templates_meta import DUMP_FILES, dump_file, read_metadata, template_dir, write_metadata
@@ -63,7 +64,7 @@ def save_as_template(
         db.drop(build)
         db.clone(build, env.params.db_name)
         steps.undo(lambda: db.drop(build))
-        db.hand_over(build, app.config.database.user)
+        db.hand_over(build, template_owner(app, team)[0])
         if source is not None and was_running:
             source.start()
         steps.begin("dump the new template")

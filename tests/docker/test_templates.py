@@ -105,6 +105,10 @@ def test_init_template_refuses_overwrite_and_reload_from_sql(
         assert result["status"] == "ready" and status(app, "fromsql") == "ready"
         meta = json.loads((plain / "metadata.json").read_text())
         assert meta["pg_version"].startswith("15") and meta["storage"] == "copy"
+        # a dump is outside content: it runs as the team's template owner, never the superuser
+        (plain / "dump.sql").write_text("COPY (SELECT 1) TO PROGRAM 'id';\n")
+        with pytest.raises(Exception, match="pg_execute_server_program"):
+            templates.reload_template(app, team, "fromsql")
         (plain / "dump.sql").write_text("this is not SQL;\n")
         with pytest.raises(Exception, match="psql failed"):
             templates.reload_template(app, team, "fromsql")
@@ -155,9 +159,23 @@ def test_save_as_template_round_trip(
         app.db().query(
             "CREATE TABLE from_branch (v int); INSERT INTO from_branch VALUES (42)", dbname=env.params.db_name
         )
+        p = env.params
+        with app.db().connect(p.db_name, user=p.db_role, password=p.db_password) as conn:
+            conn.execute("CREATE FUNCTION elevate() RETURNS int SECURITY DEFINER LANGUAGE sql AS 'SELECT 1'")
         (env.filestore(app).merged / "branch-file").write_text("snapshot me")
         saved = call(app, "save_as_template", branch_name="baseline", template_name="saved")
         assert saved["status"] == "ready" and status(app, "saved") == "ready"
+        tdb = app.names.template_db(TEAM, "saved")
+        app.db().set_template(tdb, False)
+        try:  # what a team wrote never becomes the superuser's (SECURITY DEFINER escalation)
+            owners = app.db().query(
+                "SELECT r.rolname, r.rolsuper FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
+                "WHERE p.proname = 'elevate'",
+                dbname=tdb,
+            )
+        finally:
+            app.db().set_template(tdb, True)
+        assert owners == [(app.names.template_role(TEAM), False)]
         call(app, "create_environment", branch_name="from-saved", template_name="saved")
         child = get_env(app, team, "from-saved")
         assert child.params.repo_url == remote.url  # inherited from the new template's metadata
