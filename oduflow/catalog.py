@@ -18,6 +18,7 @@ from oduflow.config import TeamConfig
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import NotFoundError, ValidationError
 from oduflow.locks import LockScope
+from oduflow.naming import branch_slug
 
 LockKind = Literal["none", "branch", "team", "system"]
 
@@ -95,7 +96,7 @@ def lock_scope(spec: ToolSpec, team: TeamConfig, arguments: Mapping[str, Any]) -
         branch = arguments.get("branch_name")
         if not isinstance(branch, str) or not branch:
             raise ValidationError(f"{spec.name}: branch_name is required")
-        return LockScope.branch(team.id, branch)
+        return LockScope.branch(team.id, branch_slug(branch))  # spellings of one branch share it
     if spec.lock == "team":
         return LockScope.team(team.id)
     if spec.lock == "system":

@@ -247,6 +247,10 @@ def parse(raw: Mapping[str, Any], where: str = "oduflow.toml", path: Path | None
         )
     teams: dict[str, TeamConfig] = {}
     for team_id, section in (raw_teams or {"1": {}}).items():
+        if str(team_id).lower() in ("template", "pool", "u", "t"):
+            raise ConfigError(
+                f"{where}: team id {team_id!r} is reserved (it would collide with database names)"
+            )
         if not re.fullmatch(r"[A-Za-z0-9-]{1,20}", str(team_id)):
             raise ConfigError(f"{where}: team id {team_id!r} must be 1-20 letters, digits or '-'")
         if not isinstance(section, Mapping):

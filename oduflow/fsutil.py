@@ -17,11 +17,13 @@ def chown_tree(path: Path, uid: int, gid: int, *, recursive: bool = True) -> Non
     for everyone instead, so that the container user can still write.
     """
     try:
-        os.chown(path, uid, gid)
+        os.chown(path, uid, gid, follow_symlinks=False)
         if recursive:
-            for root, dirs, files in os.walk(path):
+            # fwalk with directory descriptors: a directory swapped for a symlink while we walk
+            # (the tree is writable from the container) is never followed out of ``path``
+            for _root, dirs, files, root_fd in os.fwalk(path, follow_symlinks=False):
                 for name in dirs + files:
-                    os.lchown(os.path.join(root, name), uid, gid)
+                    os.chown(name, uid, gid, dir_fd=root_fd, follow_symlinks=False)
     except PermissionError:
         path.chmod(0o777)
 

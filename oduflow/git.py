@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,14 +46,31 @@ def strip_credentials(url: str) -> str:
     return url
 
 
+def _local_address(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        try:  # IPv4 shorthands git and curl accept: 127.1, 2130706433, 0x7f000001
+            ip = ipaddress.ip_address(socket.inet_aton(address))
+        except OSError:
+            return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_unspecified or ip.is_link_local
+
+
 def _is_local_host(host: str) -> bool:
-    host = host.strip("[]").lower()
+    """True for loopback names and addresses, in any spelling, and for names resolving to them."""
+    host = host.strip("[]").lower().rstrip(".")
     if host in ("localhost", "localhost.localdomain", "") or host.endswith(".localhost"):
         return True
+    if _local_address(host):
+        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False  # unresolvable here: git will fail to reach it too
+    return any(_local_address(str(info[4][0]).split("%")[0]) for info in infos)
 
 
 def check_repo_url(url: str, *, allow_local: bool) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from oduflow.app import App
 from oduflow.config import TeamConfig
 from oduflow.contracts import FilestoreSpec, RouteRequest
-from oduflow.errors import NotFoundError
+from oduflow.errors import ConflictError, NotFoundError
 from oduflow.naming import branch_slug, under
 from oduflow.state import EnvRecord
 
@@ -115,6 +115,11 @@ def get_env(app: App, team: TeamConfig, branch: str) -> Env:
         raise NotFoundError(
             f"no environment for branch '{branch}' (list_environments shows "
             "the existing ones; create_environment makes one)"
+        )
+    if rec.status == "creating":
+        raise ConflictError(
+            f"the environment of '{rec.branch}' is still being created (or its creation crashed: "
+            "'oduflow cleanup' reports it)"
         )
     params = EnvParams.from_dict(rec.params)
     return Env(

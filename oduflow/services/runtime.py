@@ -28,6 +28,7 @@ from oduflow import docker_api
 from oduflow.app import App
 from oduflow.contracts import DependencyContext, Progress, no_progress
 from oduflow.errors import ExternalCommandError, PrerequisiteNotMetError
+from oduflow.naming import under
 
 CONF_PATH = "/etc/odoo/odoo.conf"
 ADDONS_PATH = "/mnt/extra-addons"
@@ -76,7 +77,8 @@ def render_conf(
 def conf_template(app: App, repo_dir: Path | None) -> tuple[str, str]:
     """(text, source) of the configuration template: repository > config dir > bundled."""
     if repo_dir is not None and (repo_dir / "odoo.conf").is_file():
-        return (repo_dir / "odoo.conf").read_text(encoding="utf-8"), "repository"
+        path = under(repo_dir, "odoo.conf")  # a symlink out of the checkout is refused
+        return path.read_text(encoding="utf-8"), "repository"
     path = app.config_file("odoo.conf")
     source = "config directory" if path.parent == app.config.config_dir else "bundled"
     return path.read_text(encoding="utf-8"), source
@@ -144,9 +146,7 @@ def dependency_image(app: App, image: str, repo_dir: Path, progress: Progress = 
                     output=logs,
                 )
             base = client.images.get(image).attrs.get("Config") or {}
-            committed = container.commit(
-                repository=tag.split(":")[0],
-                tag=tag.split(":")[1],
+            committed = container.commit(  # untagged: only a complete build gets the cache tag
                 conf={
                     "Entrypoint": base.get("Entrypoint"),
                     "Cmd": base.get("Cmd"),
@@ -158,6 +158,8 @@ def dependency_image(app: App, image: str, repo_dir: Path, progress: Progress = 
             current = committed.id
         finally:
             container.remove(force=True)
+    repository, _, version = tag.partition(":")
+    client.images.get(current).tag(repository, version)
     return tag
 
 

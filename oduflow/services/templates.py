@@ -117,11 +117,22 @@ def _replace_template_db(app: App, team: TeamConfig, name: str, build_db: str) -
     target = app.names.template_db(team.id, name)
     dbpool.wait_idle(team, name)
     db.terminate(build_db)
-    db.drop(target)
-    db.query(
-        sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(build_db), sql.Identifier(target))
-    )
+    rename = sql.SQL("ALTER DATABASE {} RENAME TO {}")
+    old = fit(target + "__old")
+    had_old = db.exists(target)
+    db.drop(old)
+    if had_old:  # the old template is set aside first: a failed swap puts it back
+        db.set_template(target, False)
+        db.query(rename.format(sql.Identifier(target), sql.Identifier(old)))
+    try:
+        db.query(rename.format(sql.Identifier(build_db), sql.Identifier(target)))
+    except BaseException:
+        if had_old:
+            db.query(rename.format(sql.Identifier(old), sql.Identifier(target)))
+            db.set_template(target, True)
+        raise
     db.set_template(target, True)
+    db.drop(old)
     dbpool.refill_later(app, team, name)
 
 

@@ -145,7 +145,7 @@ def init_template(
 
 # --- template editor ------------------------------------------------------------------------
 def _editor_request(team: TeamConfig, name: str) -> RouteRequest:
-    return RouteRequest(team=team, owner=f"template:{name}", slug=f"template-{name}")
+    return RouteRequest(team=team, owner=f"template:{name}", slug=f"template--{name}")
 
 
 def template_up(

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+from dataclasses import replace as dc_replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -215,31 +216,34 @@ def import_template_from_odoo(
             if (extracted / "manifest.json").is_file()
             else {}
         )
-        directory.mkdir(parents=True, exist_ok=True)
-        (extracted / "dump.sql").replace(directory / "dump.sql")
-        if (extracted / "filestore").is_dir():
-            rmtree(directory / "filestore")
-            (extracted / "filestore").replace(directory / "filestore")
-        series = str(version.get("server_serie") or manifest.get("major_version") or "")
-        meta = read_metadata(directory)
-        from dataclasses import replace as dc_replace
-
-        write_metadata(
-            directory,
-            dc_replace(
-                meta,
-                source_url=base,
-                source_db=db_name,
-                odoo_version=str(manifest.get("version") or version.get("server_version") or ""),
-                odoo_image=meta.odoo_image or (f"odoo:{series}" if series else ""),
-                modules=sorted(manifest.get("modules", {})),
-                extra={**meta.extra, "source_pg_version": str(manifest.get("pg_version", ""))},
-            ),
-        )
+        existed = directory.exists()
         try:
+            directory.mkdir(parents=True, exist_ok=True)
+            (extracted / "dump.sql").replace(directory / "dump.sql")
+            if (extracted / "filestore").is_dir():
+                rmtree(directory / "filestore")
+                (extracted / "filestore").replace(directory / "filestore")
+            series = str(version.get("server_serie") or manifest.get("major_version") or "")
+            meta = read_metadata(directory)
+            write_metadata(
+                directory,
+                dc_replace(
+                    meta,
+                    source_url=base,
+                    source_db=db_name,
+                    odoo_version=str(manifest.get("version") or version.get("server_version") or ""),
+                    odoo_image=meta.odoo_image or (f"odoo:{series}" if series else ""),
+                    modules=sorted(manifest.get("modules", {})),
+                    extra={**meta.extra, "source_pg_version": str(manifest.get("pg_version", ""))},
+                ),
+            )
             result = reload_template(app, team, template_name, progress=progress)
         except BaseException:
-            rmtree(directory)
+            if existed:  # what was there before stays; what the import brought goes
+                (directory / "dump.sql").unlink(missing_ok=True)
+                rmtree(directory / "filestore")
+            else:
+                rmtree(directory)
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

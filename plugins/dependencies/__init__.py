@@ -11,6 +11,7 @@ import re
 from oduflow import hookimpl
 from oduflow.contracts import DependencyContext, DependencyStep
 from oduflow.errors import ValidationError
+from oduflow.naming import under
 
 APT_FILE = "apt_packages.txt"
 PIP_FILE = "requirements.txt"
@@ -33,7 +34,7 @@ def apt_packages(text: str) -> list[str]:
 def oduflow_install_dependencies(ctx: DependencyContext) -> list[DependencyStep] | None:
     """apt-get install the packages of ``apt_packages.txt``; pip install ``requirements.txt``."""
     steps: list[DependencyStep] = []
-    apt_file = ctx.repo_dir / APT_FILE
+    apt_file = under(ctx.repo_dir, APT_FILE)  # symlinks out of the checkout are refused
     if apt_file.is_file():
         names = apt_packages(apt_file.read_text(encoding="utf-8"))
         if names:
@@ -51,7 +52,7 @@ def oduflow_install_dependencies(ctx: DependencyContext) -> list[DependencyStep]
                     inputs=(APT_FILE,),
                 )
             )
-    pip_file = ctx.repo_dir / PIP_FILE
+    pip_file = under(ctx.repo_dir, PIP_FILE)
     if pip_file.is_file() and pip_file.read_text(encoding="utf-8").strip():
         steps.append(
             DependencyStep(

@@ -34,6 +34,13 @@ def test_remote_urls_always_allowed(url: str) -> None:
         "ssh://[::1]/r",
         "git@localhost:r.git",
         "http://example.com/r.git",
+        "https://127.1/r",
+        "https://2130706433/r",
+        "https://0x7f000001/r",
+        "https://0.0.0.0/r",
+        "ssh://[::ffff:127.0.0.1]/r",
+        "git@127.1:/srv/x",
+        "https://LOCALHOST./r",
     ],
 )
 def test_local_and_plaintext_urls_need_the_operator_setting(url: str) -> None:
