@@ -40,9 +40,14 @@ class LockScope:
     def branch(cls, team: str, branch: str) -> LockScope:
         return cls("branch", f"{team}:{branch}")
 
+    @classmethod
+    def template(cls, team: str, template: str) -> LockScope:
+        """Shared by creations from the template, exclusive for changes to it."""
+        return cls("template", f"{team}:{template}")
+
     def describe(self) -> str:
-        if self.kind == "branch":
-            return f"branch '{self.key.split(':', 1)[1]}'"
+        if self.kind in ("branch", "template"):
+            return f"{self.kind} '{self.key.split(':', 1)[1]}'"
         return f"{self.kind} '{self.key}'" if self.kind != "system" else "the system"
 
     def filename(self) -> str:
@@ -56,34 +61,43 @@ class LockManager:
         self.root = root
 
     @contextmanager
-    def hold(self, scope: LockScope, operation: str) -> Iterator[None]:
-        """Hold ``scope`` for ``operation`` or raise :class:`BusyError` at once."""
+    def hold(self, scope: LockScope, operation: str, *, shared: bool = False) -> Iterator[None]:
+        """Hold ``scope`` for ``operation`` or raise :class:`BusyError` at once.
+
+        ``shared`` holders (creations from one template) exclude exclusive ones (changes to
+        that template) but not each other.
+        """
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.root / scope.filename()
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise BusyError(self._busy_message(path, scope)) from None
+                raise BusyError(self._busy_message(path, scope, shared)) from None
             info = json.dumps({"operation": operation, "since": time.time(), "pid": os.getpid()})
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, info.encode(), 0)
+            if not shared:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, info.encode(), 0)
             try:
                 yield
             finally:
-                os.ftruncate(fd, 0)
+                if not shared:
+                    os.ftruncate(fd, 0)
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
 
     @staticmethod
-    def _busy_message(path: Path, scope: LockScope) -> str:
+    def _busy_message(path: Path, scope: LockScope, shared: bool = False) -> str:
         try:
             info = json.loads(path.read_text() or "{}")
         except (OSError, ValueError):
             info = {}
-        op = info.get("operation", "another operation")
+        default = "a change to it" if shared else "another operation"
+        if scope.kind == "template" and not shared and not info:
+            default = "an environment creation from it"
+        op = info.get("operation", default)
         since = info.get("since")
         when = ""
         if isinstance(since, (int, float)):

@@ -8,6 +8,7 @@ database (clone of the template, or empty + ``-i base``), filestore (storage bac
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
 from typing import Any
@@ -24,6 +25,7 @@ from oduflow.errors import (
     ValidationError,
 )
 from oduflow.fsutil import chown_tree, rmtree
+from oduflow.locks import LockScope
 from oduflow.naming import NO_TEMPLATE, branch_slug, validate_branch, validate_template_name
 from oduflow.rollback import Steps
 from oduflow.services import dbpool, runtime
@@ -96,7 +98,12 @@ def create_environment(
     clean_url = git.strip_credentials(repo_url)
     route_req = route_request(team, slug)
 
-    with Steps("create_environment", progress) as steps:
+    template_lock = (
+        app.locks.hold(LockScope.template(team.id, template), "create_environment", shared=True)
+        if template != NO_TEMPLATE
+        else contextlib.nullcontext()
+    )
+    with template_lock, Steps("create_environment", progress) as steps:
         steps.begin("reserve name")
         if docker_api.get_container(client, container_name) or db.exists(db_name) or paths.workspace.exists():
             raise ConflictError(

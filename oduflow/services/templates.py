@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import shutil
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from psycopg import sql
 
@@ -14,6 +18,7 @@ from oduflow.config import TeamConfig
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, NotFoundError, OduflowError, ValidationError
 from oduflow.fsutil import dir_size, rmtree
+from oduflow.locks import LockScope
 from oduflow.naming import fit
 from oduflow.services import dbpool, pgjobs
 from oduflow.services.templates_meta import (
@@ -147,7 +152,41 @@ def _update_metadata(app: App, directory: Path, **values: Any) -> TemplateMetada
     return meta
 
 
+def hold_template(app: App, team: TeamConfig, name: str, operation: str) -> AbstractContextManager[None]:
+    """The exclusive lock of template ``name``: no creation from it and no other change meanwhile."""
+    return app.locks.hold(LockScope.template(team.id, name), operation)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def locked_template(param: str = "template_name") -> Callable[[F], F]:
+    """Run the decorated service under the exclusive lock of the template named by ``param``."""
+
+    def decorate(func: F) -> F:
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            values = bound.arguments
+            with hold_template(values["app"], values["team"], values[param], func.__name__):
+                return func(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
 def reload_template(
+    app: App, team: TeamConfig, name: str, dump_path: str | None = None, progress: Progress = no_progress
+) -> dict[str, Any]:
+    """(Re)load the template database of ``name`` (see :func:`load_template`), under its lock."""
+    with hold_template(app, team, name, "reload_template"):
+        return load_template(app, team, name, dump_path, progress)
+
+
+def load_template(
     app: App, team: TeamConfig, name: str, dump_path: str | None = None, progress: Progress = no_progress
 ) -> dict[str, Any]:
     """(Re)load the template database of ``name`` from its dump (or from ``dump_path``).
@@ -204,6 +243,11 @@ def delete_template(app: App, team: TeamConfig, name: str) -> dict[str, Any]:
     Refused while environments use its filestore as their overlay lower layer, or while
     the template editor runs.
     """
+    with hold_template(app, team, name, "delete_template"):
+        return _delete_template(app, team, name)
+
+
+def _delete_template(app: App, team: TeamConfig, name: str) -> dict[str, Any]:
     directory = get_template_dir(app, team, name)
     users = [
         e.branch

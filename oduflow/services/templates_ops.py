@@ -20,6 +20,7 @@ from oduflow.services.templates import (
     _replace_template_db,
     _update_metadata,
     get_template_dir,
+    locked_template,
     template_owner,
     templates_root,
 )
@@ -69,6 +70,7 @@ def odoo_version(app: App, image: str) -> str:
     return out.strip().rsplit(" ", 1)[-1]
 
 
+@locked_template()
 def init_template(
     app: App,
     team: TeamConfig,
@@ -148,6 +150,7 @@ def _editor_request(team: TeamConfig, name: str) -> RouteRequest:
     return RouteRequest(team=team, owner=f"template:{name}", slug=f"template--{name}")
 
 
+@locked_template()
 def template_up(
     app: App, team: TeamConfig, template_name: str, odoo_image: str = "", progress: Progress = no_progress
 ) -> dict[str, Any]:
@@ -206,6 +209,7 @@ def template_up(
     }
 
 
+@locked_template()
 def template_down(
     app: App, team: TeamConfig, template_name: str, progress: Progress = no_progress
 ) -> dict[str, Any]:

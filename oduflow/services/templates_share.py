@@ -28,13 +28,15 @@ from oduflow.services.envmodel import get_env
 from oduflow.services.templates import (
     _replace_template_db,
     _update_metadata,
-    reload_template,
+    load_template,
+    locked_template,
     template_owner,
     templates_root,
 )
 from oduflow.services.templates_meta import DUMP_FILES, dump_file, read_metadata, template_dir, write_metadata
 
 
+@locked_template()
 def save_as_template(
     app: App,
     team: TeamConfig,
@@ -151,6 +153,7 @@ def _safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
     archive.extractall(dest)
 
 
+@locked_template()
 def import_template_from_odoo(
     app: App,
     team: TeamConfig,
@@ -237,7 +240,7 @@ def import_template_from_odoo(
                     extra={**meta.extra, "source_pg_version": str(manifest.get("pg_version", ""))},
                 ),
             )
-            result = reload_template(app, team, template_name, progress=progress)
+            result = load_template(app, team, template_name, progress=progress)
         except BaseException:
             if existed:  # what was there before stays; what the import brought goes
                 (directory / "dump.sql").unlink(missing_ok=True)

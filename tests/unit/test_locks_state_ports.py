@@ -98,3 +98,18 @@ def test_pop_claims_a_record_once(tmp_path: Path) -> None:
     store.put("1", "db_pool", "spare", {"template": "t"})
     assert store.pop("1", "db_pool", "spare") == {"template": "t"}
     assert store.pop("1", "db_pool", "spare") is None
+
+
+def test_template_lock_shared_by_creations_exclusive_for_changes(tmp_path: Path) -> None:
+    locks = LockManager(tmp_path)
+    scope = LockScope.template("1", "default")
+
+    def take(operation: str, shared: bool = False) -> None:
+        with locks.hold(scope, operation, shared=shared):
+            pass
+
+    busy = pytest.raises(BusyError, match="template 'default' is busy: an environment creation")
+    with locks.hold(scope, "create", shared=True), locks.hold(scope, "create", shared=True), busy:
+        take("delete_template")
+    with locks.hold(scope, "reload_template"), pytest.raises(BusyError, match="reload_template"):
+        take("create_environment", shared=True)
