@@ -7,7 +7,11 @@ records of creations that crashed.
 
 from __future__ import annotations
 
+import calendar
+import time
 from typing import Any
+
+from docker.models.containers import Container
 
 from oduflow import docker_api
 from oduflow.app import App
@@ -18,6 +22,18 @@ from oduflow.locks import LockScope
 from oduflow.services.envmodel import EnvParams
 
 JOB_ROLES = ("job", "pg-job", "deps-build")
+
+
+def _job_in_flight(container: Container, timeout: int) -> bool:
+    """A running one-off container younger than the command timeout belongs to a live operation."""
+    if container.status != "running":
+        return False
+    started = str(container.attrs.get("State", {}).get("StartedAt", ""))[:19]
+    try:
+        age = time.time() - calendar.timegm(time.strptime(started, "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return False
+    return age < timeout
 
 
 def find_orphans(app: App, team: TeamConfig) -> dict[str, list[str]]:
@@ -38,7 +54,9 @@ def find_orphans(app: App, team: TeamConfig) -> dict[str, list[str]]:
     containers = []
     for c in client.containers.list(all=True, filters=app.names.instance_filter(team=team.id)):
         role = c.labels.get("oduflow.role", "")
-        if (role == "env" and c.labels.get("oduflow.env") not in slugs) or role in JOB_ROLES:
+        if (role == "env" and c.labels.get("oduflow.env") not in slugs) or (
+            role in JOB_ROLES and not _job_in_flight(c, app.config.limits.command_timeout)
+        ):
             containers.append(c.name)
     db = app.db()
     prefix = f"oduflow_{team.id}_"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +50,19 @@ def test_repository_odoo_conf_linking_out_of_the_checkout_is_refused(app: App, t
     (repo / "odoo.conf").unlink()
     (repo / "odoo.conf").write_text("[options]\nworkers = 2\n")
     assert runtime.conf_template(app, repo) == ("[options]\nworkers = 2\n", "repository")
+
+
+def test_cleanup_leaves_running_jobs_of_live_operations_alone() -> None:
+    import time
+    from types import SimpleNamespace
+
+    from oduflow.services.cleanup import _job_in_flight
+
+    def job(status: str, started: float) -> Any:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.123456789Z", time.gmtime(started))
+        return SimpleNamespace(status=status, attrs={"State": {"StartedAt": stamp}})
+
+    now = time.time()
+    assert _job_in_flight(job("running", now - 30), timeout=600) is True
+    assert _job_in_flight(job("running", now - 3600), timeout=600) is False  # outlived any operation
+    assert _job_in_flight(job("exited", now - 30), timeout=600) is False
