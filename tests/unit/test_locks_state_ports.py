@@ -72,12 +72,23 @@ def test_state_store_roundtrip_and_unique_slug(tmp_path: Path) -> None:
     assert (tmp_path / "state.db").stat().st_mode & 0o777 == 0o600
 
 
+def free_run(length: int) -> int:
+    """The first port of ``length`` consecutive free ports below the ephemeral range."""
+    from oduflow.ports import port_is_free
+
+    for start in range(21000, 32000, 7):
+        if all(port_is_free(p) for p in range(start, start + length)):
+            return start
+    raise AssertionError("no run of free ports")
+
+
 def test_ports_stable_per_team_and_skip_busy(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.db")
+    start = free_run(3)
     with socket.socket() as busy:
-        busy.bind(("0.0.0.0", 0))
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("0.0.0.0", start))
         busy.listen()
-        start = busy.getsockname()[1]
         reg = PortRegistry(store, "1", (start, start + 3))
         first = reg.assign("env:a")
         assert first == start + 1  # start is taken by another process
