@@ -118,8 +118,6 @@ class Names:
     label_managed = "oduflow.managed"
     label_instance = "oduflow.instance"
     label_team = "oduflow.team"
-    label_env = "oduflow.env"
-    label_branch = "oduflow.branch"
     label_role = "oduflow.role"
 
     def labels(self, role: str, team: str | None = None, **extra: str) -> dict[str, str]:
@@ -145,9 +143,6 @@ class Names:
     def job_container(self, team: str, purpose: str) -> str:
         """A one-off container: unique per call, since jobs of parallel operations overlap."""
         return f"{self.prefix}-{team}-job-{purpose}-{secrets.token_hex(4)}"
-
-    def service_container(self, team: str, name: str) -> str:
-        return f"{self.prefix}-{team}-svc-{name}"
 
     def deps_image(self, key: str) -> str:
         return f"{self.prefix}-deps:{key}"

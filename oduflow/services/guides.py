@@ -32,19 +32,6 @@ def read_guide(app: App, team: TeamConfig, filename: str) -> str:
     raise NotFoundError(f"agent guide '{filename}' not found")
 
 
-def list_guides(app: App, team: TeamConfig) -> list[dict[str, object]]:
-    """Every guide available to ``team`` and whether the team customised it."""
-    seen: dict[str, dict[str, object]] = {}
-    team_dir, bundled = _guide_dirs(app, team)
-    for folder, source in ((team_dir, "team"), (bundled, "bundled")):
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.md")):
-                seen.setdefault(
-                    path.name, {"filename": path.name, "source": source, "size": path.stat().st_size}
-                )
-    return sorted(seen.values(), key=lambda g: str(g["filename"]))
-
-
 def normalize_version(version: str | int | float) -> int:
     """``17``, ``"17.0"``, ``"saas~17.2"``, ``"odoo:17.0"`` -> 17; unsupported -> error."""
     match = re.search(r"(\d{2})(?:\.\d+)?", str(version))

@@ -34,7 +34,6 @@ CONF_PATH = "/etc/odoo/odoo.conf"
 ADDONS_PATH = "/mnt/extra-addons"
 DATA_DIR = "/var/lib/odoo"
 ODOO_PORT = 8069
-FORCED_KEYS = ("db_host", "db_port", "db_user", "db_password", "db_name", "dbfilter", "data_dir")
 
 
 @dataclass(frozen=True)

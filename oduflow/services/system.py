@@ -11,7 +11,7 @@ import docker.errors
 
 from oduflow import docker_api
 from oduflow.app import App, resource_path
-from oduflow.config import TeamConfig, default_config_path
+from oduflow.config import TeamConfig, default_config_path, load
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, PrerequisiteNotMetError
 
@@ -147,6 +147,16 @@ def init(app: App, progress: Progress = no_progress) -> dict[str, Any]:
     return report.to_dict()
 
 
+def bootstrap(progress: Progress = no_progress) -> dict[str, Any]:
+    """``oduflow init``: write the bundled ``oduflow.toml`` when none exists, load it, then :func:`init`."""
+    written = Report()
+    write_default_config(written)
+    result = init(App(load()), progress)
+    result["created"] = written.created + result["created"]
+    result["changed"] = bool(result["created"] or result["removed"])
+    return result
+
+
 def environment_containers(app: App) -> list[str]:
     client = app.docker()
     return [c.name for c in client.containers.list(all=True, filters=app.names.instance_filter(role="env"))]
@@ -181,14 +191,3 @@ def destroy(app: App, progress: Progress = no_progress) -> dict[str, Any]:
         except docker.errors.APIError as exc:
             raise PrerequisiteNotMetError(f"cannot remove network {net.name}: {exc.explanation}") from None
     return report.to_dict()
-
-
-def system_status(app: App) -> dict[str, Any]:
-    """Whether the shared infrastructure exists and runs."""
-    client = app.docker()
-    db = docker_api.get_container(client, app.names.db_container)
-    return {
-        "network": bool(client.networks.list(names=[app.names.network])),
-        "database": db.status if db else "missing",
-        "data_dir": str(app.data_dir),
-    }

@@ -24,7 +24,7 @@ from oduflow.services.templates import (
     template_owner,
     templates_root,
 )
-from oduflow.services.templates_meta import DUMP_FILES, dump_file, template_dir
+from oduflow.services.templates_meta import DUMP_FILES, dump_file, read_metadata, template_dir
 
 EDITOR = "template_editor"
 
@@ -156,8 +156,6 @@ def template_up(
 ) -> dict[str, Any]:
     """Serve the template database itself (no copy) so that it can be edited in a browser."""
     directory = get_template_dir(app, team, template_name)
-    from oduflow.services.templates_meta import read_metadata
-
     image = odoo_image or read_metadata(directory).odoo_image
     if not image:
         raise ValidationError("--odoo-image is required (the template's metadata has none)")

@@ -100,11 +100,7 @@ def init() -> None:
     """Create the shared Docker network, PostgreSQL container and every team's directories."""
     from oduflow.services import system
 
-    pre = system.Report()
-    system.write_default_config(pre)
-    result = system.init(make_app(), progress)
-    result["created"] = pre.created + result["created"]
-    result["changed"] = bool(result["created"] or result["removed"])
+    result = system.bootstrap(progress)
     emit(result)
     typer.echo("initialised" if result["changed"] else "already initialised: nothing changed", err=True)
 

@@ -20,6 +20,13 @@ def call(app: App, tool: str, team: str = TEAM, **args: Any) -> Any:
     return catalog.invoke(app, app.config.team(team), tool, args)
 
 
+def delete_if_present(app: App, *branches: str) -> None:
+    """Delete the environments of ``branches`` that exist (test teardown after a failure)."""
+    for branch in branches:
+        if app.store.get_env(TEAM, branch):
+            call(app, "delete_environment", branch_name=branch)
+
+
 @contextmanager
 def environment(app: App, branch: str, remote: GitRemote, image: str) -> Iterator[str]:
     """An environment of ``branch`` on ``remote`` (template "none"); always deleted afterwards."""

@@ -15,13 +15,10 @@ from oduflow.errors import ConflictError, NotFoundError, ProtectedError, StepErr
 from oduflow.fsutil import fuse_mounts_under
 from oduflow.services import env_create, environments
 from oduflow.services.envmodel import get_env
+from tests.docker.odoo_env import call, delete_if_present
 from tests.fixtures.instance import GitRemote, Instance
 
 TEAM = "1"
-
-
-def call(app: App, tool: str, **args: object) -> dict:
-    return catalog.invoke(app, app.config.team(TEAM), tool, args)
 
 
 def leftovers(app: App, branch: str, slug: str) -> list[str]:
@@ -375,7 +372,5 @@ def test_parallel_creates_on_different_branches(app: App, instance: Instance, re
         assert all(isinstance(r, dict) and r["status"] == "running" for r in results.values()), results
         assert busy is not None and "create_environment" in str(busy)
     finally:
-        for branch in ("par-a", "par-b"):
-            if app.store.get_env(TEAM, branch):
-                call(app, "delete_environment", branch_name=branch)
+        delete_if_present(app, "par-a", "par-b")
     assert leftovers(app, "par-a", "par-a") == [] and leftovers(app, "par-b", "par-b") == []

@@ -15,13 +15,10 @@ from oduflow.app import App
 from oduflow.errors import ConflictError, NotFoundError
 from oduflow.services import cleanup, runtime, templates, templates_ops
 from oduflow.services.envmodel import get_env
+from tests.docker.odoo_env import call, delete_if_present
 from tests.fixtures.instance import GitRemote, Instance
 
 TEAM = "1"
-
-
-def call(app: App, tool: str, **args: object) -> dict:
-    return catalog.invoke(app, app.config.team(TEAM), tool, args)
 
 
 def status(app: App, name: str) -> str:
@@ -185,9 +182,7 @@ def test_save_as_template_round_trip(
         call(app, "delete_environment", branch_name="baseline")
         call(app, "delete_environment", branch_name="from-saved")
     finally:
-        for branch in ("baseline", "from-saved"):
-            if app.store.get_env(TEAM, branch):
-                call(app, "delete_environment", branch_name=branch)
+        delete_if_present(app, "baseline", "from-saved")
         if status(app, "saved") != "absent":
             call(app, "delete_template", template_name="saved")
 
@@ -281,9 +276,7 @@ def test_dependencies_are_installed_once_and_cached(
         )
         assert out.output.strip() == b"7"
     finally:
-        for branch in ("deps-a", "deps-b"):
-            if app.store.get_env(TEAM, branch):
-                call(app, "delete_environment", branch_name=branch)
+        delete_if_present(app, "deps-a", "deps-b")
         images = app.docker().images.list(name=f"{app.names.prefix}-deps")
         for image in images:
             app.docker().images.remove(image.id, force=True)
@@ -343,8 +336,6 @@ def test_spare_clones_make_creation_a_rename(
         assert not app.db().exists(refilled)
         assert created2["status"] == "running"
     finally:
-        for branch in ("pooled-1", "pooled-2"):
-            if app.store.get_env(TEAM, branch):
-                call(app, "delete_environment", branch_name=branch)
+        delete_if_present(app, "pooled-1", "pooled-2")
         dbpool.wait_idle(team, base_template)
     assert not any(cleanup.find_orphans(app, team).values())
