@@ -133,7 +133,9 @@ class TestRun:
 
     Counts come from the final summary line when present, else from the per-test records.
     ``load_errors`` holds what stopped the run before or outside tests (CRITICAL records
-    such as ``Failed to initialize database``, unknown module names).
+    such as ``Failed to initialize database``, unknown module names, and for a run that died
+    without a log record its exception or usage error). ``tail`` is the end of the output
+    when the run failed without a summary line. A run where no test ran is not ``ok``.
     """
 
     __test__ = False  # not a pytest test class
@@ -148,11 +150,13 @@ class TestRun:
     load_errors: list[LogIssue] = field(default_factory=list)
     summary_line: str | None = None
     modules: list[str] = field(default_factory=list)
+    tail: str = ""
 
     @property
     def ok(self) -> bool:
-        """Exit code 0, no failing test and no load error."""
-        return self.exit_code == 0 and not (self.failed or self.errors or self.failures or self.load_errors)
+        """Exit code 0, at least one test ran, no failing test and no load error."""
+        failing = self.failed or self.errors or self.failures or self.load_errors
+        return self.exit_code == 0 and self.total > 0 and not failing
 
     def to_dict(self, *, max_failures: int | None = None) -> dict[str, Any]:
         """JSON-ready dict; ``max_failures`` caps the failures listed (``failures_omitted``)."""
@@ -169,8 +173,9 @@ class ModuleOperation:
     ``error`` is the cause of the failure (the record with a traceback when there is one),
     ``None`` when ``ok``; ``errors`` lists every ERROR/CRITICAL record (capped), including
     harmless ones of a successful run. ``modules_loaded`` are the modules Odoo installed or
-    upgraded (``Loading module X`` is logged at INFO only for those); ``modules_not_loaded`` are
-    requested modules not among them (unknown, already installed for ``-i``, not installed for ``-u``).
+    upgraded to the end (``Module X loaded in ...``, logged at INFO only for those; a module that
+    started loading and failed is not among them); ``modules_not_loaded`` are requested modules
+    not among them (failed, unknown, already installed for ``-i``, not installed for ``-u``).
     """
 
     ok: bool
@@ -281,6 +286,40 @@ def _failure(rec: LogRecord, kind: str, desc: str, last_started: str | None) -> 
     return TestFailure(module, test_file, cls, method, kind, message, tb, desc, file, line, rec.lineno)
 
 
+_TAIL_LINES = 40
+_USAGE_ERROR = re.compile(r"^\S.*: error: (?P<msg>.+)$")
+
+
+def output_tail(text: str, lines: int = _TAIL_LINES) -> str:
+    """The last ``lines`` non-blank-trailing lines of ``text`` (ANSI colours removed)."""
+    kept = [_ANSI.sub("", ln) for ln in text.rstrip().splitlines()[-lines:]]
+    return _cap("\n".join(kept), _EXCERPT_CAP)
+
+
+def bare_failure(text: str, exit_code: int) -> LogIssue:
+    """Why a run failed when Odoo logged no error record: the exception of an uncaught
+    traceback (e.g. ``OSError: [Errno 98] Address already in use``), a usage error
+    (``odoo server: error: no such option: ...``, exit code 2), else the last output line."""
+    lines = [_ANSI.sub("", ln).rstrip() for ln in text.splitlines()]
+    starts = [i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent call last)")]
+    if starts:
+        block = lines[starts[-1] :]
+        end = next((i for i, ln in enumerate(block) if i and _RECORD.match(ln)), len(block))
+        block = block[:end]
+        exc = _exception_lines(block)
+        file, line = _location(block)
+        first = exc[0] if exc else block[-1]
+        return LogIssue(
+            "", "", f"Odoo exited with code {exit_code} on an uncaught exception: {first}", 0,
+            _cap("\n".join(exc), 2000) if exc else None, _cap("\n".join(block), _TRACEBACK_CAP), file, line,
+        )  # fmt: skip
+    usage = next((m for ln in reversed(lines) if (m := _USAGE_ERROR.match(ln))), None)
+    if usage:
+        return LogIssue("", "", f"Odoo refused its command line (exit code {exit_code}): {usage['msg']}", 0)
+    last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "no output")
+    return LogIssue("", "", f"Odoo exited with code {exit_code} without logging an error: {last[:300]}", 0)
+
+
 def parse_test_run(text: str, exit_code: int) -> TestRun:
     """Parse the log of an Odoo test run into counts, failing tests and load errors."""
     records = parse_records(text)
@@ -322,7 +361,14 @@ def parse_test_run(text: str, exit_code: int) -> TestRun:
         total = max(n_started, per_module[2])
     passed = max(0, total - failed - errors - skipped)
     load = load_errors[:_MAX_ISSUES]
-    return TestRun(passed, failed, errors, skipped, total, exit_code, failures, load, summary_line, modules)
+    tail = ""
+    if exit_code != 0 and not summary:
+        tail = output_tail(text)
+        if not (failures or load):
+            load = [bare_failure(text, exit_code)]
+    return TestRun(
+        passed, failed, errors, skipped, total, exit_code, failures, load, summary_line, modules, tail
+    )
 
 
 def _mentions(rec: LogRecord, modules: Sequence[str]) -> bool:
@@ -370,7 +416,7 @@ def parse_module_operation(text: str, exit_code: int, modules: Sequence[str]) ->
     fatal: list[tuple[LogRecord, str | None]] = []
     warned: list[tuple[LogRecord, str | None]] = []
     for rec, ctx in zip(records, context, strict=True):
-        if (m := _LOADING.match(rec.message) or _LOADED.match(rec.message)) and m["module"] not in loaded:
+        if (m := _LOADED.match(rec.message)) and m["module"] not in loaded:
             loaded.append(m["module"])
         is_fatal = rec.level == "CRITICAL" or (rec.level != "INFO" and _mentions(rec, requested))
         if is_fatal:
@@ -384,10 +430,7 @@ def parse_module_operation(text: str, exit_code: int, modules: Sequence[str]) ->
     error = _issue(pick[0], pick[1], requested) if pick else None
     lines = [_ANSI.sub("", ln) for ln in text.splitlines()]
     if not ok and not pick:
-        tail = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
-        error = LogIssue(
-            "", "", f"Odoo exited with code {exit_code} without logging an error: {tail[:300]}", 0
-        )
+        error = bare_failure(text, exit_code)
     errors = [_issue(r, c, requested) for r, c in problems[:_MAX_ISSUES]]
     warnings = [_issue(r, c, requested) for r, c in warned[:_MAX_ISSUES]]
     excerpt = _excerpt(lines, [r for r, _ in problems], pick[0] if pick else None, not ok)

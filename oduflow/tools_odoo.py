@@ -57,8 +57,10 @@ def install_odoo_modules(call: Call, branch_name: Branch, modules: Modules) -> d
     """Install Odoo modules (``odoo -i MODULES --stop-after-init``), then restart the server.
 
     Returns ``ok``, ``exit_code`` (0 = success; 255 = the registry failed to load: syntax error,
-    invalid XML, a view on a missing field...), ``modules_loaded``, ``modules_not_loaded``
-    (unknown names or already installed), ``error`` (exception, file and line), ``errors``,
+    invalid XML, a view on a missing field...), ``modules_loaded`` (loaded to the end),
+    ``modules_not_loaded`` (failed to load, unknown, or already installed), ``error``
+    (exception, file and line; for a run that died without a log record its exception or
+    usage error), ``errors``,
     ``warnings``, a log ``excerpt``, the full ``log``, ``restart`` and a one-line ``summary``.
     On failure fix the module, push, pull_and_apply, and install again.
     """
@@ -92,12 +94,15 @@ def run_odoo_tests(
     """Run the tests of Odoo modules (``odoo --test-enable -i M -u M --stop-after-init``) on the
     environment's database.
 
-    Returns ``ok``, ``passed``, ``failed``, ``errors``, ``skipped``, ``total``, ``exit_code``,
-    ``failures`` (each with module, test_class, method, kind FAIL|ERROR, message, traceback,
-    file and line), ``load_errors`` (the run broke outside tests, e.g. the module does not
-    load), the ``summary_line`` Odoo printed, a one-line ``summary`` and the full ``log``.
-    Fix ERRORs first (exceptions), then FAILs (assertions). Tests may leave data behind in the
-    environment's database, as with Odoo itself.
+    The run gets its own HTTP port (HttpCase tests need a server), so the environment's server
+    keeps serving meanwhile. Returns ``ok`` (false when no test ran), ``passed``, ``failed``,
+    ``errors``, ``skipped``, ``total`` (the counts of Odoo's ``odoo.tests.result`` line),
+    ``exit_code``, ``failures`` (each with module, test_class, method, kind FAIL|ERROR, message,
+    traceback, file and line), ``load_errors`` (the run broke outside tests: the module does not
+    load, or Odoo died on an uncaught exception or a usage error), ``tail`` (the end of the output
+    when the run died without a summary), the ``summary_line`` Odoo printed, a one-line
+    ``summary`` and the full ``log``. Fix ERRORs first (exceptions), then FAILs (assertions).
+    Tests may leave data behind in the environment's database, as with Odoo itself.
     """
     return odoo_ops.run_odoo_tests(call.app, call.team, branch_name, modules, test_tags)
 

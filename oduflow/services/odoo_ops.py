@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from docker.models.containers import Container
@@ -28,7 +28,7 @@ from oduflow.errors import (
     OduflowError,
     ValidationError,
 )
-from oduflow.odoolog import LogIssue, parse_module_operation, parse_records, parse_test_run
+from oduflow.odoolog import LogIssue, TestRun, parse_module_operation, parse_records, parse_test_run
 from oduflow.services import environments
 from oduflow.services.envmodel import Env, get_env
 from oduflow.services.runtime import CONF_PATH
@@ -38,6 +38,7 @@ _ANY_MODULE_RE = re.compile(r"[A-Za-z0-9_]+")  # names found in a repository (pu
 TEST_TAGS_RE = re.compile(r"[A-Za-z0-9_.,:/*+\-\[\]]+")
 MAX_LOG_LINES = 5000
 MAX_FAILURES = 50
+JOB_PORTS = (20000, 30000)
 USERS = ("odoo", "root")
 IMAGE_USER = ""
 """``docker exec`` user for Odoo runs: the image's default user (``odoo`` in the official images)."""
@@ -79,9 +80,57 @@ def parse_modules(modules: str | Sequence[str]) -> list[str]:
     return names
 
 
-def odoo_argv(db_name: str, *args: str) -> list[str]:
-    """``odoo -c CONF -d DB ARGS... --stop-after-init --no-http``."""
-    return ["odoo", "-c", CONF_PATH, "-d", db_name, *args, "--stop-after-init", "--no-http"]
+def job_http_port() -> int:
+    """A port for the HTTP server of a one-off Odoo run inside a serving container.
+
+    Odoo ignores ``--no-http`` under ``--test-enable`` (HttpCase tests need the server; ``odoo shell``
+    and ``--stop-after-init`` runs start it too when ``test_enable`` is set in ``odoo.conf``), so a
+    run that kept the serving server's port would die with "Address already in use". The port is
+    random in 20000-29999 (below the ephemeral range, so no outgoing connection holds it).
+    """
+    return JOB_PORTS[0] + secrets.randbelow(JOB_PORTS[1] - JOB_PORTS[0])
+
+
+def odoo_argv(db_name: str, *args: str, http_port: int) -> list[str]:
+    """``odoo -c CONF -d DB ARGS... --stop-after-init --no-http --http-port=PORT``.
+
+    ``--no-http`` keeps install/upgrade runs from serving; ``--http-port`` gives a test run's
+    own HTTP server (started whatever ``--no-http`` says) a port the serving server does not hold.
+    """
+    return [
+        "odoo", "-c", CONF_PATH, "-d", db_name, *args,
+        "--stop-after-init", "--no-http", f"--http-port={http_port}",
+    ]  # fmt: skip
+
+
+_SHELL_SCRIPT = 'exec odoo shell -c "$1" -d "$2" --no-http --http-port="$4" < "$3"'
+_PORT_TAKEN = "Address already in use"
+
+
+def shell_argv(db_name: str, code_path: str, http_port: int) -> list[str]:
+    """``odoo shell`` reading ``code_path`` on standard input (``sh`` runs in the container)."""
+    return ["sh", "-c", _SHELL_SCRIPT, "sh", CONF_PATH, db_name, code_path, str(http_port)]
+
+
+def exec_odoo(
+    container: Container, argv_for: Callable[[int], list[str]], timeout: int
+) -> tuple[list[str], ExecResult]:
+    """Run the Odoo command ``argv_for(port)`` in the serving container; (argv, result).
+
+    When the port drawn by :func:`job_http_port` was taken (the run died with "Address already
+    in use" before logging anything), the run is repeated once on another port.
+    """
+    for attempt in (1, 2):
+        argv = argv_for(job_http_port())
+        res = docker_api.exec_in(container, argv, user=IMAGE_USER, timeout=timeout)
+        if attempt == 2 or res.exit_code != 1 or not _died_on_taken_port(res.output):
+            break
+    return argv, res
+
+
+def _died_on_taken_port(output: str) -> bool:
+    tail = output.rstrip().splitlines()[-1:]
+    return bool(tail) and _PORT_TAKEN in tail[0] and " odoo.modules.loading: " not in output
 
 
 def _timeout_issue(seconds: int) -> dict[str, Any]:
@@ -119,9 +168,10 @@ def module_operation(app: App, env: Env, install: Sequence[str], upgrade: Sequen
         args += ["-i", ",".join(install)]
     if upgrade:
         args += ["-u", ",".join(upgrade)]
-    argv = odoo_argv(env.params.db_name, *args)
     timeout = app.config.limits.command_timeout
-    res = docker_api.exec_in(container, argv, user=IMAGE_USER, timeout=timeout)
+    argv, res = exec_odoo(
+        container, lambda port: odoo_argv(env.params.db_name, *args, http_port=port), timeout
+    )
     log = res.output
     result: dict[str, Any] = parse_module_operation(log, res.exit_code, [*install, *upgrade]).to_dict()
     if res.timed_out:
@@ -179,10 +229,12 @@ def run_odoo_tests(
             )
         args.append(f"--test-tags={tags}")
     mods = ",".join(names)
-    argv = odoo_argv(env.params.db_name, *args, "-i", mods, "-u", mods)
+    args += ["-i", mods, "-u", mods]
     container = running_container(app, env)
     timeout = app.config.limits.command_timeout
-    res = docker_api.exec_in(container, argv, user=IMAGE_USER, timeout=timeout)
+    argv, res = exec_odoo(
+        container, lambda port: odoo_argv(env.params.db_name, *args, http_port=port), timeout
+    )
     log = res.output
     run = parse_test_run(log, res.exit_code)
     result: dict[str, Any] = run.to_dict(max_failures=MAX_FAILURES)
@@ -190,7 +242,7 @@ def run_odoo_tests(
         result["ok"] = False
         result["load_errors"] = [*result["load_errors"], _timeout_issue(timeout)]
     result.update(
-        summary=_test_summary(run.passed, run.failed, run.errors, run.total, res.exit_code, res.timed_out),
+        summary=_test_summary(run, res.timed_out),
         command=" ".join(argv),
         timed_out=res.timed_out,
         log=log,
@@ -198,12 +250,20 @@ def run_odoo_tests(
     return result
 
 
-def _test_summary(passed: int, failed: int, errors: int, total: int, exit_code: int, timed_out: bool) -> str:
-    text = f"{total} tests: {passed} passed, {failed} failed, {errors} error(s) (exit code {exit_code})"
+def _test_summary(run: TestRun, timed_out: bool) -> str:
+    """One line: the counts (as Odoo's ``odoo.tests.result`` line has them) and the verdict."""
+    text = (
+        f"{run.total} tests: {run.passed} passed, {run.failed} failed, {run.errors} error(s) "
+        f"(exit code {run.exit_code})"
+    )
     if timed_out:
-        text += "; TIMED OUT"
-    elif exit_code != 0 and not (failed or errors):
-        text += "; the run failed outside tests, see load_errors"
+        return text + "; TIMED OUT"
+    if run.load_errors:
+        return f"{text}; the run failed outside tests: {run.load_errors[0].summary}"
+    if run.exit_code != 0 and not (run.failed or run.errors):
+        return text + "; the run failed outside tests, see tail"
+    if run.total == 0:
+        return text + "; no test ran: check the module names and test_tags (tests live in MODULE/tests/)"
     return text
 
 
@@ -249,7 +309,6 @@ def run_odoo_command(
 
 
 # --- Odoo shell ---------------------------------------------------------------------------------
-_SHELL_SCRIPT = 'exec odoo shell -c "$1" -d "$2" --no-http < "$3"'
 _TRACEBACK_HEAD = "Traceback (most recent call last):"
 
 
@@ -283,12 +342,8 @@ def run_shell_code(
     path = f"/tmp/oduflow-shell-{secrets.token_hex(8)}.py"
     docker_api.put_file(container, path, code.encode("utf-8"), mode=0o600, uid=p.uid, gid=p.gid)
     try:
-        res = docker_api.exec_in(
-            container,
-            ["sh", "-c", _SHELL_SCRIPT, "sh", CONF_PATH, p.db_name, path],
-            user=IMAGE_USER,
-            timeout=timeout or app.config.limits.command_timeout,
-        )
+        limit = timeout or app.config.limits.command_timeout
+        _, res = exec_odoo(container, lambda port: shell_argv(p.db_name, path, port), limit)
     finally:
         with contextlib.suppress(OduflowError):  # the container went away: so did the file
             docker_api.exec_in(container, ["rm", "-f", "--", path], user="root", timeout=30)

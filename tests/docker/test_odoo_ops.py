@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +25,7 @@ from oduflow.errors import (
 )
 from oduflow.locks import LockScope
 from oduflow.odoolog import parse_test_run
+from oduflow.services import odoo_ops, runtime
 from oduflow.services.envmodel import get_env
 from tests.docker.odoo_env import TEAM, call, environment
 from tests.fixtures.instance import Instance, make_remote
@@ -66,6 +72,8 @@ def test_install_syntax_error_reports_the_cause(app: App, branch: str) -> None:
     assert result["exit_code"] == 255
     assert "SyntaxError" in result["error"]["exception"]
     assert "demo_syntax" in (result["error"]["file"] or "")
+    assert "demo_syntax" not in result["modules_loaded"]
+    assert result["modules_not_loaded"] == ["demo_syntax"]
     assert "FAILED (exit code 255)" in result["summary"]
     assert "restart" in result  # reported whatever happened
     mods = call(app, "list_installed_modules", branch_name=branch, name_filter="demo_syntax", state="all")
@@ -119,6 +127,80 @@ def test_failing_tests_give_the_reference_structure(app: App, branch: str) -> No
         assert failure["traceback"].startswith("Traceback (most recent call last)")
         assert failure["file"].endswith("demo_failtest/tests/test_fail.py")
     assert result["summary"].startswith("3 tests: 1 passed, 1 failed, 1 error(s) (exit code 1)")
+
+
+def serving_health(app: App, branch: str) -> str:
+    """URL of ``/web/health`` of the environment's serving server (its container, port 8069)."""
+    env = get_env(app, app.config.team(TEAM), branch)
+    container = app.docker().containers.get(env.container_name)
+    ip = runtime.container_ip(app, container)
+    return f"http://{ip}:{runtime.ODOO_PORT}/web/health"
+
+
+def poll_while(url: str, work: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], list[object]]:
+    """Run ``work`` while a thread requests ``url`` every 0.2 s; (its result, the answers seen)."""
+    answers: list[object] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            try:
+                with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - test container
+                    answers.append(resp.status)
+            except (urllib.error.URLError, OSError) as exc:
+                answers.append(repr(exc))
+            done.wait(0.2)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        return work(), answers
+    finally:
+        done.set()
+        thread.join(10)
+
+
+def test_tests_run_beside_the_serving_server(app: App, branch: str) -> None:
+    """Odoo starts its HTTP server under --test-enable whatever --no-http says: the run gets its
+    own port, and the environment's server answers throughout."""
+    url = serving_health(app, branch)
+    result, answers = poll_while(
+        url, lambda: call(app, "run_odoo_tests", branch_name=branch, modules="demo_ok")
+    )
+    assert result["ok"] is True, (result["summary"], result["load_errors"], result["tail"])
+    assert (result["passed"], result["failed"], result["errors"], result["exit_code"]) == (1, 0, 0, 0)
+    counts = f"{result['failed']} failed, {result['errors']} error(s) of {result['total']} tests"
+    assert result["summary_line"] and counts in result["summary_line"]
+    port = int(result["command"].rsplit("--http-port=", 1)[1].split()[0])
+    assert port != runtime.ODOO_PORT
+    assert len(answers) >= 3 and set(answers) == {200}, answers
+
+
+def test_a_taken_test_port_is_retried_then_reported(
+    app: App, branch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The serving server holds 8069: a run drawn onto it dies with "Address already in use"
+    before any test (like real Odoo), is retried once elsewhere, and reported when it cannot run."""
+    drawn = iter([runtime.ODOO_PORT, 0])
+    monkeypatch.setattr(odoo_ops, "job_http_port", lambda: next(drawn) or 20000 + os.getpid() % 9000)
+    retried = call(app, "run_odoo_tests", branch_name=branch, modules="demo_ok")
+    assert retried["ok"] is True, (retried["summary"], retried["tail"])
+    assert f"--http-port={runtime.ODOO_PORT}" not in retried["command"]
+
+    monkeypatch.setattr(odoo_ops, "job_http_port", lambda: runtime.ODOO_PORT)
+    failed = call(app, "run_odoo_tests", branch_name=branch, modules="demo_ok")
+    assert failed["ok"] is False and failed["exit_code"] == 1 and failed["total"] == 0
+    [issue] = failed["load_errors"]
+    assert issue["exception"] == "OSError: [Errno 98] Address already in use"
+    assert "Address already in use" in failed["summary"] and "exit code 1" in failed["summary"]
+    assert failed["tail"].rstrip().endswith("OSError: [Errno 98] Address already in use")
+
+
+def test_tags_that_select_no_test_are_not_ok(app: App, branch: str) -> None:
+    result = call(app, "run_odoo_tests", branch_name=branch, modules="demo_ok", test_tags="/no_such_module")
+    assert result["exit_code"] == 0 and result["total"] == 0
+    assert result["ok"] is False
+    assert "no test ran" in result["summary"]
 
 
 def test_passing_tests_and_test_tags(app: App, branch: str) -> None:

@@ -7,17 +7,30 @@ from pathlib import Path
 
 import pytest
 
-from oduflow.odoolog import parse_module_operation, parse_records, parse_test_run
+from oduflow.odoolog import bare_failure, parse_module_operation, parse_records, parse_test_run
 
 pytestmark = pytest.mark.unit
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "odoo18-logs"
 SHARED = Path(__file__).resolve().parents[2].parent / "shared/reference"
-LOGS = ("init-base", "install-ok", "install-syntax", "install-xml", "test-ok", "test-fail")
+LOGS = (
+    "init-base", "install-ok", "install-syntax", "install-xml", "test-ok", "test-fail",
+    "test-inside-serving-container-http-port", "test-inside-serving-container-no-http",
+    "test-tags-match-nothing", "unknown-option",
+)  # fmt: skip
+CAPTURES = ("version.txt", "ir_module_module-columns.txt")
 
 
 def log(name: str) -> str:
     return (DATA / f"{name}.log").read_text(encoding="utf-8")
+
+
+def captured(name: str) -> tuple[str, int]:
+    """A capture of the newer kind: Odoo's output, then a last line ``exit=N`` (the exit code)."""
+    text = log(name).rstrip("\n")
+    output, _, last = text.rpartition("\n")
+    assert last.startswith("exit="), last
+    return output + "\n", int(last.removeprefix("exit="))
 
 
 def rec(level: str, logger: str, message: str, db: str = "db", sec: int = 0) -> str:
@@ -31,12 +44,12 @@ AssertionError: 1 != 2
  """
 
 
-@pytest.mark.parametrize("name", LOGS)
+@pytest.mark.parametrize("name", [f"{n}.log" for n in LOGS] + list(CAPTURES))
 def test_copies_match_shared_reference(name: str) -> None:
-    shared = SHARED / "odoo18-logs" / f"{name}.log"
+    shared = SHARED / "odoo18-logs" / name
     if not shared.exists():
         pytest.skip("shared/reference is not next to the repository")
-    assert shared.read_bytes() == (DATA / f"{name}.log").read_bytes()
+    assert shared.read_bytes() == (DATA / name).read_bytes()
 
 
 # -- records -------------------------------------------------------------------------------------
@@ -263,7 +276,65 @@ def test_summary_variants_with_suffix_and_zero_tests() -> None:
     assert (run.failed, run.errors, run.total, run.passed) == (0, 2, 5, 3)
     assert not run.ok
     empty = parse_test_run(rec("WARNING", "odoo.tests.result", "0 failed, 0 error(s) of 0 tests"), 0)
-    assert empty.ok and empty.total == 0
+    assert not empty.ok and empty.total == 0  # no test ran: not a success
+
+
+def test_tests_in_a_serving_container_on_their_own_port() -> None:
+    text, code = captured("test-inside-serving-container-http-port")
+    run = parse_test_run(text, code)
+    assert (code, run.ok, run.total, run.passed, run.failed, run.errors) == (0, True, 1, 1, 0, 0)
+    assert (
+        run.summary_line == "odoo.tests.result: 0 failed, 0 error(s) of 1 tests when loading database 'cap1'"
+    )
+    assert run.tail == ""
+
+
+def test_tests_dying_on_a_taken_port_report_the_exception() -> None:
+    text, code = captured("test-inside-serving-container-no-http")
+    run = parse_test_run(text, code)
+    assert code == 1 and not run.ok and run.total == 0 and run.summary_line is None
+    [issue] = run.load_errors
+    assert issue.exception == "OSError: [Errno 98] Address already in use"
+    assert "code 1" in issue.message and issue.exception in issue.message
+    assert issue.traceback.startswith("Traceback (most recent call last):")
+    assert "self.socket.bind(self.server_address)" in issue.traceback
+    assert run.tail.endswith("OSError: [Errno 98] Address already in use")
+
+
+def test_test_tags_matching_nothing_is_not_ok() -> None:
+    text, code = captured("test-tags-match-nothing")
+    run = parse_test_run(text, code)
+    assert code == 0 and run.total == 0 and run.load_errors == []
+    assert not run.ok
+    assert run.summary_line is not None and "of 0 tests" in run.summary_line
+
+
+def test_usage_error_is_reported() -> None:
+    text, code = captured("unknown-option")
+    assert code == 2
+    run = parse_test_run(text, code)
+    [issue] = run.load_errors
+    assert issue.message == "Odoo refused its command line (exit code 2): no such option: --no-such-option"
+    op = parse_module_operation(text, code, ["demo_ok"])
+    assert not op.ok and op.error == issue
+    assert "Usage: odoo server [options]" in op.excerpt
+
+
+def test_bare_failure_without_traceback_or_usage_names_the_last_line() -> None:
+    issue = bare_failure("starting\nKilled\n", 137)
+    assert issue.message == "Odoo exited with code 137 without logging an error: Killed"
+    assert bare_failure("", 1).message.endswith("no output")
+
+
+def test_reference_summary_counts_are_odoos_own() -> None:
+    """The structured counts always equal the ``odoo.tests.result`` line, whatever else was logged."""
+    for name, code in (("test-ok", 0), ("test-fail", 1)):
+        run = parse_test_run(log(name), code)
+        assert run.summary_line is not None
+        assert f"{run.failed} failed, {run.errors} error(s) of {run.total} tests" in run.summary_line
+    text, code = captured("test-inside-serving-container-http-port")
+    assert "demo_ok: 3 tests" in text  # odoo.tests.stats counts differently: the result line wins
+    assert parse_test_run(text, code).total == 1
 
 
 def test_unknown_module_name_is_a_load_error() -> None:
@@ -315,7 +386,8 @@ def test_install_syntax_error() -> None:
     )
     assert "class Broken(models.Model)" in op.error.traceback
     assert op.errors[0].message == "Couldn't load module demo_syntax"
-    assert op.modules_loaded == ["demo_syntax"]
+    assert op.modules_loaded == []  # it started loading and failed: never reported as loaded
+    assert op.modules_not_loaded == ["demo_syntax"]
     assert "Loading module demo_syntax" in op.excerpt
     assert "SyntaxError: expected ':'" in op.excerpt
     assert len(op.excerpt) <= 6200
@@ -333,6 +405,7 @@ def test_install_xml_parse_error() -> None:
     assert (op.error.file, op.error.line) == ("/mnt/extra-addons/demo_xml/views/bad.xml", 2)
     assert op.error.module == "demo_xml"
     assert "no_such_field" in op.excerpt
+    assert op.modules_loaded == [] and op.modules_not_loaded == ["demo_xml"]
 
 
 def test_init_base() -> None:
