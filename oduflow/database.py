@@ -18,6 +18,19 @@ from psycopg import sql
 from oduflow.errors import ConflictError, ExternalCommandError, PrerequisiteNotMetError
 
 CLONE_STRATEGIES = ("FILE_COPY", "WAL_LOG")
+SAFE_SEARCH_PATH = "-c search_path=pg_catalog,pg_temp"
+"""Session option of every superuser connection: the databases it enters belong to teams, whose
+functions and operators named like built-ins (``public.format``) would otherwise run with the
+superuser's rights (CVE-2018-1058). A client option outranks ``ALTER DATABASE/ROLE ... SET``."""
+
+
+def new_password() -> str:
+    """A random password for a database role: 40 hex digits.
+
+    Hex, so that it never starts with ``-``: the official image's entrypoint passes it as
+    ``--db_password VALUE``, and a value starting with ``-`` would be read as an option.
+    """
+    return secrets.token_hex(20)
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,7 @@ class Database:
                 password=password if user else self.ep.password,
                 autocommit=autocommit,
                 connect_timeout=10,
+                options="" if user else SAFE_SEARCH_PATH,
             )
         except psycopg.OperationalError as exc:
             raise PrerequisiteNotMetError(
@@ -75,6 +89,7 @@ class Database:
                     user=self.ep.user,
                     password=self.ep.password,
                     connect_timeout=3,
+                    options=SAFE_SEARCH_PATH,
                 ) as conn:
                     conn.execute("SELECT 1")
                     return
@@ -180,9 +195,7 @@ class Database:
 
     def create_role(self, role: str, password: str | None = None) -> str:
         """A plain LOGIN role (never superuser, no CREATEDB/CREATEROLE); returns its password."""
-        # hex: the official image's entrypoint passes it as `--db_password VALUE`, and a
-        # value starting with "-" would be read as an option
-        password = password or secrets.token_hex(20)
+        password = password or new_password()
         try:
             self.query(
                 sql.SQL(
@@ -198,7 +211,7 @@ class Database:
         """Create ``role`` (plain LOGIN, no superuser) or give it a new password; returns the password."""
         if not self.role_exists(role):
             return self.create_role(role)
-        password = secrets.token_hex(20)
+        password = new_password()
         self.query(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
         return password
 
@@ -227,7 +240,7 @@ BEGIN
   FOR r IN SELECT n.nspname FROM pg_namespace n
            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
              AND n.nspname NOT LIKE 'pg\\_%' LOOP
-    EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, {role});
+    EXECUTE pg_catalog.format('ALTER SCHEMA %I OWNER TO %I', r.nspname, {role});
   END LOOP;
   FOR r IN SELECT c.oid::regclass::text AS obj, c.relkind FROM pg_class c
            JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -237,15 +250,15 @@ BEGIN
              AND n.nspname NOT LIKE 'pg\\_%'
              AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND d.objid IS NULL LOOP
     IF r.relkind = 'S' THEN
-      EXECUTE format('ALTER SEQUENCE %s OWNER TO %I', r.obj, {role});
+      EXECUTE pg_catalog.format('ALTER SEQUENCE %s OWNER TO %I', r.obj, {role});
     ELSIF r.relkind IN ('v') THEN
-      EXECUTE format('ALTER VIEW %s OWNER TO %I', r.obj, {role});
+      EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %I', r.obj, {role});
     ELSIF r.relkind IN ('m') THEN
-      EXECUTE format('ALTER MATERIALIZED VIEW %s OWNER TO %I', r.obj, {role});
+      EXECUTE pg_catalog.format('ALTER MATERIALIZED VIEW %s OWNER TO %I', r.obj, {role});
     ELSIF r.relkind IN ('f') THEN
-      EXECUTE format('ALTER FOREIGN TABLE %s OWNER TO %I', r.obj, {role});
+      EXECUTE pg_catalog.format('ALTER FOREIGN TABLE %s OWNER TO %I', r.obj, {role});
     ELSE
-      EXECUTE format('ALTER TABLE %s OWNER TO %I', r.obj, {role});
+      EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', r.obj, {role});
     END IF;
   END LOOP;
   FOR r IN SELECT p.oid::regprocedure::text AS obj, p.prokind FROM pg_proc p
@@ -254,9 +267,9 @@ BEGIN
            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
              AND n.nspname NOT LIKE 'pg\\_%' AND d.objid IS NULL LOOP
     IF r.prokind = 'a' THEN
-      EXECUTE format('ALTER AGGREGATE %s OWNER TO %I', r.obj, {role});
+      EXECUTE pg_catalog.format('ALTER AGGREGATE %s OWNER TO %I', r.obj, {role});
     ELSE
-      EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.obj, {role});
+      EXECUTE pg_catalog.format('ALTER ROUTINE %s OWNER TO %I', r.obj, {role});
     END IF;
   END LOOP;
 END $$""").format(role=sql.Literal(role))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -92,3 +93,86 @@ def rmtree(path: Path) -> None:
     for mp in fuse_mounts_under(path):
         unmount(mp)
     shutil.rmtree(path, ignore_errors=False)
+
+
+_NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NOFOLLOW_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class UnsafePathError(ValueError):
+    """A path inside an untrusted tree is a symlink, a device, a FIFO or otherwise not plain."""
+
+
+def _open_dir(root: Path, parts: list[str]) -> int:
+    """A descriptor of ``root/parts...`` opened component by component without following links."""
+    fd = os.open(root, _NOFOLLOW_DIR)
+    try:
+        for part in parts:
+            if part in ("", ".", ".."):
+                raise UnsafePathError(f"path component {part!r} refused")
+            try:
+                nxt = os.open(part, _NOFOLLOW_DIR, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise UnsafePathError(f"{part} is a symlink or not a directory") from None
+                raise
+            os.close(fd)
+            fd = nxt
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _read_at(dir_fd: int, name: str, max_bytes: int) -> bytes:
+    try:
+        fd = os.open(name, _NOFOLLOW_FILE, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePathError(f"{name} is a symlink") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafePathError(f"{name} is not a regular file")
+        if info.st_size > max_bytes:
+            raise UnsafePathError(f"{name} is larger than {max_bytes} bytes")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read(max_bytes + 1)[:max_bytes]
+    finally:
+        os.close(fd)
+
+
+def read_nofollow(root: Path, rel: str, max_bytes: int = 1 << 20) -> bytes | None:
+    """Read the regular file ``root/rel`` once, following no symlink on the way (a tree that
+    another party writes, e.g. a checkout mounted in a container, may swap a file for a link
+    at any moment). ``None`` when it does not exist; :class:`UnsafePathError` for a link,
+    a device, a FIFO or a file above ``max_bytes``."""
+    *dirs, name = rel.split("/")
+    try:
+        dir_fd = _open_dir(root, dirs)
+    except FileNotFoundError:
+        return None
+    try:
+        return _read_at(dir_fd, name, max_bytes)
+    except FileNotFoundError:
+        return None
+    finally:
+        os.close(dir_fd)
+
+
+def read_folder_nofollow(
+    root: Path, rel_dir: str, suffixes: tuple[str, ...], max_bytes: int = 1 << 20
+) -> list[tuple[str, bytes]]:
+    """(name, content) of the regular files ``root/rel_dir/*SUFFIX``, read like :func:`read_nofollow`:
+    the folder itself must not be a link, and neither may any file in it. Sorted by name;
+    ``[]`` when the folder does not exist."""
+    try:
+        dir_fd = _open_dir(root, [p for p in rel_dir.split("/") if p != "."] if rel_dir else [])
+    except FileNotFoundError:
+        return []
+    try:
+        names = sorted(e.name for e in os.scandir(dir_fd) if e.name.endswith(suffixes))
+        return [(name, _read_at(dir_fd, name, max_bytes)) for name in names]
+    finally:
+        os.close(dir_fd)

@@ -11,7 +11,7 @@ import re
 from oduflow import hookimpl
 from oduflow.contracts import DependencyContext, DependencyStep
 from oduflow.errors import ValidationError
-from oduflow.naming import under
+from oduflow.fsutil import UnsafePathError, read_nofollow
 
 APT_FILE = "apt_packages.txt"
 PIP_FILE = "requirements.txt"
@@ -30,13 +30,27 @@ def apt_packages(text: str) -> list[str]:
     return names
 
 
+def _repo_text(ctx: DependencyContext, rel: str) -> str | None:
+    """The repository file ``rel`` read once without following links (``None``: absent)."""
+    try:
+        data = read_nofollow(ctx.repo_dir, rel)
+    except UnsafePathError as exc:
+        raise ValidationError(f"{rel} refused: {exc}") from None
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(f"{rel} is not UTF-8 text") from None
+
+
 @hookimpl
 def oduflow_install_dependencies(ctx: DependencyContext) -> list[DependencyStep] | None:
     """apt-get install the packages of ``apt_packages.txt``; pip install ``requirements.txt``."""
     steps: list[DependencyStep] = []
-    apt_file = under(ctx.repo_dir, APT_FILE)  # symlinks out of the checkout are refused
-    if apt_file.is_file():
-        names = apt_packages(apt_file.read_text(encoding="utf-8"))
+    apt_text = _repo_text(ctx, APT_FILE)
+    if apt_text is not None:
+        names = apt_packages(apt_text)
         if names:
             steps.append(
                 DependencyStep(
@@ -52,8 +66,8 @@ def oduflow_install_dependencies(ctx: DependencyContext) -> list[DependencyStep]
                     inputs=(APT_FILE,),
                 )
             )
-    pip_file = under(ctx.repo_dir, PIP_FILE)
-    if pip_file.is_file() and pip_file.read_text(encoding="utf-8").strip():
+    pip_text = _repo_text(ctx, PIP_FILE)
+    if pip_text is not None and pip_text.strip():
         steps.append(
             DependencyStep(
                 name="python requirements",

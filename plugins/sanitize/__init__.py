@@ -4,6 +4,10 @@ In each folder, ``*.sql`` files run first, then ``*.py`` files, each group in na
 SQL runs in the environment database; Python runs in a container of the environment's
 image with ``ODOO_DB``, ``DB_HOST``, ``DB_USER`` and ``DB_PASSWORD`` set. A failing
 script aborts the environment creation.
+
+The repository is untrusted: its folder and scripts are read once, without following any
+symlink (a linked folder or script, a device or a FIFO is refused), so a repository cannot
+make a host folder's scripts run.
 """
 
 from __future__ import annotations
@@ -13,37 +17,41 @@ from pathlib import Path
 from oduflow import hookimpl
 from oduflow.contracts import SanitizeContext
 from oduflow.errors import ValidationError
-from oduflow.naming import under
+from oduflow.fsutil import UnsafePathError, read_folder_nofollow
 
 TEAM_FOLDER = "odoo_sanitize"
 REPO_FOLDER = ".odoo_sanitize"
 
 
-def scripts(folder: Path) -> list[Path]:
-    """The scripts of ``folder`` in execution order; links leaving the folder are refused."""
-    if not folder.is_dir():
-        return []
-    found = [p for p in folder.iterdir() if p.suffix in (".sql", ".py") and p.is_file()]
-    for p in found:
-        under(folder, p.name)  # raises when a symlink points outside the folder
-    return sorted(found, key=lambda p: (p.suffix != ".sql", p.name))
+def scripts(root: Path, folder: str) -> list[tuple[str, str]]:
+    """(name, text) of the scripts of ``root/folder`` in execution order (``.sql``, then ``.py``).
 
-
-def run_folder(ctx: SanitizeContext, folder: Path, label: str) -> None:
-    for script in scripts(folder):
-        ctx.progress(f"sanitize: {label}/{script.name}")
+    Neither the folder nor a script may be a symlink or anything but a regular UTF-8 file.
+    """
+    try:
+        found = read_folder_nofollow(root, folder, (".sql", ".py"))
+    except UnsafePathError as exc:
+        raise ValidationError(f"sanitize scripts in {folder or root.name}/ refused: {exc}") from None
+    out = []
+    for name, data in found:
         try:
-            text = script.read_text(encoding="utf-8")
+            out.append((name, data.decode("utf-8")))
         except UnicodeDecodeError:
-            raise ValidationError(f"sanitize script {label}/{script.name} is not UTF-8 text") from None
-        if script.suffix == ".sql":
-            ctx.run_sql(f"{label}/{script.name}", text)
+            raise ValidationError(f"sanitize script {folder or root.name}/{name} is not UTF-8 text") from None
+    return sorted(out, key=lambda s: (not s[0].endswith(".sql"), s[0]))
+
+
+def run_folder(ctx: SanitizeContext, root: Path, folder: str, label: str) -> None:
+    for name, text in scripts(root, folder):
+        ctx.progress(f"sanitize: {label}/{name}")
+        if name.endswith(".sql"):
+            ctx.run_sql(f"{label}/{name}", text)
         else:
-            ctx.run_python(f"{label}/{script.name}", text)
+            ctx.run_python(f"{label}/{name}", text)
 
 
 @hookimpl
 def oduflow_sanitize(ctx: SanitizeContext) -> None:
-    """Run the team's scripts, then the repository's."""
-    run_folder(ctx, ctx.team_dir / TEAM_FOLDER, TEAM_FOLDER)
-    run_folder(ctx, ctx.repo_dir / REPO_FOLDER, REPO_FOLDER)
+    """Run the team's scripts (the operator's folder: it may be a link), then the repository's."""
+    run_folder(ctx, (ctx.team_dir / TEAM_FOLDER).resolve(), "", TEAM_FOLDER)
+    run_folder(ctx, ctx.repo_dir, REPO_FOLDER, REPO_FOLDER)
