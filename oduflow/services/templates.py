@@ -214,8 +214,8 @@ def load_template(
         db.hand_over(build, owner[0])
         progress(f"loading {source.name} into PostgreSQL")
         pgjobs.restore(app, build, source, owner)
-        found = db.query("SELECT pg_catalog.to_regclass('public.ir_module_module')", dbname=build)
-        if found[0][0] is None:
+        regclass = db.query("SELECT pg_catalog.to_regclass('public.ir_module_module')", dbname=build)
+        if regclass[0][0] is None:
             raise ValidationError(f"{source.name} is not an Odoo database (no ir_module_module table)")
         _replace_template_db(app, team, name, build)
     except BaseException:

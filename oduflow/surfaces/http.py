@@ -17,7 +17,7 @@ from oduflow.app import App
 from oduflow.config import Config
 from oduflow.errors import AuthError
 from oduflow.surfaces.auth import resolve_team
-from oduflow.surfaces.mcp import build_mcp
+from oduflow.surfaces.mcp import TEAM_STATE, build_mcp
 
 log = logging.getLogger("oduflow.http")
 
@@ -33,7 +33,7 @@ class McpAuthMiddleware:
         if scope["type"] == "http" and scope["path"].startswith("/mcp"):
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
             try:
-                resolve_team(self.oduflow.config, headers)
+                team = resolve_team(self.oduflow.config, headers)
             except AuthError as exc:
                 body = json.dumps({"ok": False, "error": str(exc), "type": "AuthError"}).encode()
                 await send(
@@ -45,6 +45,8 @@ class McpAuthMiddleware:
                 )
                 await send({"type": "http.response.body", "body": body})
                 return
+            # resolved once per request: the tools read it from here (surfaces.mcp.current_team)
+            scope.setdefault("state", {})[TEAM_STATE] = team.id
         await self.app(scope, receive, send)
 
 

@@ -22,7 +22,7 @@ from fastmcp.server.dependencies import get_context, get_http_request
 from oduflow import __version__, catalog
 from oduflow.app import App
 from oduflow.config import TeamConfig
-from oduflow.errors import OduflowError
+from oduflow.errors import AuthError, OduflowError
 from oduflow.surfaces.auth import resolve_team
 
 log = logging.getLogger("oduflow.mcp")
@@ -35,15 +35,24 @@ INSTRUCTIONS = (
 )
 
 
+TEAM_STATE = "oduflow_team"
+"""Key of the request state where the HTTP surface's auth middleware puts the team it resolved."""
+
+
 def current_team(app: App, fixed_team: str | None) -> TeamConfig:
-    """The caller's team: fixed for stdio, resolved from the HTTP request otherwise."""
+    """The caller's team: fixed for stdio; over HTTP the one the auth middleware resolved for
+    this request (headers are read once, there); without a request (in-memory clients) the
+    team a request without headers resolves to."""
     if fixed_team is not None:
         return app.config.team(fixed_team)
     try:
         request = get_http_request()
     except RuntimeError:
         return resolve_team(app.config, {})
-    return resolve_team(app.config, dict(request.headers))
+    team_id = request.scope.get("state", {}).get(TEAM_STATE)
+    if team_id is None:
+        raise AuthError("the request did not pass the authentication middleware")
+    return app.config.team(team_id)
 
 
 def _make_tool(app: App, spec: catalog.ToolSpec, fixed_team: str | None) -> Callable[..., Any]:
