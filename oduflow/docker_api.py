@@ -6,10 +6,12 @@ Every call into a container has a timeout and a bounded output.
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,25 +86,25 @@ def remove_container(client: DockerClient, name: str, timeout: int = 10) -> bool
 
 def image_user(client: DockerClient, image: str, name: str, labels: dict[str, str]) -> tuple[int, int]:
     """UID and GID the image runs as (``id -u``/``id -g`` in a throw-away container ``name``)."""
-    out = client.containers.run(
+    res = run_to_completion(
+        client,
         image,
         name=name,
         labels=labels,
+        timeout=PROBE_TIMEOUT,
         entrypoint=["sh", "-c", "id -u; id -g"],
-        remove=True,
-        stdout=True,
         stderr=False,
         network_disabled=True,
     )
-    try:
-        uid, gid = (int(x) for x in out.decode().split())
-    except ValueError:
+    ids = res.logs.split()
+    if res.exit_code != 0 or len(ids) != 2 or not all(x.isdigit() for x in ids):
         raise ExternalCommandError(
             f"cannot read the user of image '{image}'",
             command="id -u; id -g",
-            output=out.decode(errors="replace"),
-        ) from None
-    return uid, gid
+            exit_code=res.exit_code,
+            output=res.logs,
+        )
+    return int(ids[0]), int(ids[1])
 
 
 @dataclass(frozen=True)
@@ -217,10 +219,219 @@ def put_file(
         raise OduflowError(f"could not write {path} in {container.name}")
 
 
-def wait_healthy_exit(container: Container, timeout: int) -> dict[str, Any]:
-    """Wait for a job container to exit; kill it after ``timeout`` seconds."""
+# --- throw-away containers -------------------------------------------------------------------
+PROBE_TIMEOUT = 120
+"""Seconds a short probe container (image user, version, volume contents) may run."""
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How a throw-away container ended: exit code (124 when killed), bounded logs, timeout."""
+
+    exit_code: int
+    logs: str
+    timed_out: bool = False
+    truncated: bool = False
+
+
+def discard(container: Container) -> None:
+    """Remove ``container`` with its anonymous volumes (the ``VOLUME``s of its image).
+
+    Every container Oduflow removes goes this way (or through :func:`remove_container`): the
+    official ``odoo`` and ``postgres`` images declare volumes, and a container removed without
+    ``v=True`` leaves one anonymous volume per declaration behind.
+    """
+    with suppress(docker.errors.NotFound):
+        container.remove(v=True, force=True)
+
+
+@contextmanager
+def throwaway(
+    client: DockerClient, image: str, *, name: str, labels: Mapping[str, str], **create: Any
+) -> Iterator[Container]:
+    """A created (not started) container that is removed with its volumes when the block ends.
+
+    ``create`` holds more ``containers.create`` arguments (command, volumes, user, ...).
+    """
     try:
-        return dict(container.wait(timeout=timeout))
+        container = client.containers.create(image, name=name, labels=dict(labels), **create)
+    except docker.errors.ImageNotFound:
+        raise PrerequisiteNotMetError(f"image '{image}' not found") from None
+    except docker.errors.APIError as exc:
+        raise ExternalCommandError(
+            f"cannot create container {name}", command="docker create", output=str(exc.explanation)
+        ) from None
+    try:
+        yield container
+    finally:
+        discard(container)
+
+
+def wait_exit(container: Container, timeout: int) -> tuple[int, bool]:
+    """(exit code, timed out) of a started container; killed after ``timeout`` seconds (code 124)."""
+    try:
+        return int(container.wait(timeout=timeout).get("StatusCode", -1)), False
+    except docker.errors.APIError:
+        raise
     except Exception:  # noqa: BLE001 - requests' ReadTimeout / ConnectionError
-        container.kill()
-        return {"StatusCode": 124, "Error": {"Message": f"timed out after {timeout} s"}}
+        with suppress(docker.errors.APIError):
+            container.kill()
+        return 124, True
+
+
+def read_logs(
+    container: Container,
+    *,
+    tail: int | None = None,
+    stdout: bool = True,
+    stderr: bool = True,
+    max_output: int = MAX_OUTPUT,
+) -> tuple[str, bool]:
+    """(text, truncated) of a container's logs: the last ``tail`` lines, at most ``max_output`` bytes."""
+    buf = _Bounded(max_output)
+    chunks = container.logs(
+        stdout=stdout, stderr=stderr, stream=True, follow=False, tail="all" if tail is None else tail
+    )
+    for chunk in chunks:
+        buf.add(chunk)
+    return buf.text(), buf.truncated
+
+
+def finish(
+    container: Container,
+    timeout: int,
+    *,
+    tail: int | None = None,
+    stdout: bool = True,
+    stderr: bool = True,
+    max_output: int = MAX_OUTPUT,
+) -> JobResult:
+    """Start a created container, wait for it (at most ``timeout`` s) and read its bounded logs."""
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        raise ExternalCommandError(
+            f"cannot start container {container.name}", command="docker start", output=str(exc.explanation)
+        ) from None
+    code, timed_out = wait_exit(container, timeout)
+    logs, truncated = read_logs(container, tail=tail, stdout=stdout, stderr=stderr, max_output=max_output)
+    return JobResult(code, logs, timed_out, truncated)
+
+
+def run_to_completion(
+    client: DockerClient,
+    image: str,
+    *,
+    name: str,
+    labels: Mapping[str, str],
+    timeout: int,
+    tail: int | None = None,
+    stdout: bool = True,
+    stderr: bool = True,
+    max_output: int = MAX_OUTPUT,
+    **create: Any,
+) -> JobResult:
+    """Run a one-off container of ``image`` to its end; it is always removed with its volumes.
+
+    Use it instead of ``containers.run(remove=True)``, which removes without the volumes.
+    ``create`` holds more ``containers.create`` arguments (entrypoint, command, volumes, ...).
+    """
+    with throwaway(client, image, name=name, labels=labels, **create) as container:
+        return finish(container, timeout, tail=tail, stdout=stdout, stderr=stderr, max_output=max_output)
+
+
+def start_service(
+    client: DockerClient, image: str, *, name: str, labels: Mapping[str, str], **create: Any
+) -> Container:
+    """Create and start a long-lived container; one that cannot start is removed with its volumes.
+
+    (``containers.run(detach=True)`` would leave a created container behind.) It is removed
+    later by :func:`remove_container`, which takes its anonymous volumes too.
+    """
+    try:
+        container = client.containers.create(image, name=name, labels=dict(labels), **create)
+    except docker.errors.APIError as exc:
+        raise ExternalCommandError(
+            f"cannot create container {name}", command="docker create", output=str(exc.explanation)
+        ) from None
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        discard(container)
+        raise ExternalCommandError(
+            f"cannot start container {name}", command="docker start", output=str(exc.explanation)
+        ) from None
+    return container
+
+
+# --- what removed containers and failed builds left behind ---------------------------------
+_VOLUME_ID = re.compile(r"[0-9a-f]{64}")
+_PROBE_BATCH = 100
+# prints the mount points (under /v/) that hold nothing but directories; a failing find is "holds data"
+_EMPTY_SCRIPT = (
+    'for d in /v/*; do o=$(find "$d" ! -type d -print -quit) || continue; '
+    '[ -z "$o" ] && echo "${d#/v/}"; done; true'
+)
+
+
+def dangling_anonymous_volumes(client: DockerClient) -> list[str]:
+    """Volumes no container uses, without labels, named by a 64-hex id (as anonymous ones are)."""
+    volumes = client.api.volumes(filters={"dangling": True}).get("Volumes") or []
+    return sorted(v["Name"] for v in volumes if _VOLUME_ID.fullmatch(v["Name"]) and not v.get("Labels"))
+
+
+def empty_volumes(
+    client: DockerClient, names: list[str], *, image: str, name: str, labels: Mapping[str, str]
+) -> list[str]:
+    """Those of ``names`` that hold no file (directories at most), looked at read-only in ``image``.
+
+    The volumes are mounted by name, so removing the probe container leaves them in place.
+    A volume that cannot be looked at counts as holding data.
+    """
+    empty: list[str] = []
+    for start in range(0, len(names), _PROBE_BATCH):
+        batch = names[start : start + _PROBE_BATCH]
+        try:
+            res = run_to_completion(
+                client,
+                image,
+                name=f"{name}-{start // _PROBE_BATCH}",
+                labels=labels,
+                timeout=PROBE_TIMEOUT,
+                entrypoint=["sh", "-c", _EMPTY_SCRIPT],
+                user="root",
+                network_disabled=True,
+                stderr=False,
+                volumes={n: {"bind": f"/v/{n}", "mode": "ro"} for n in batch},
+            )
+        except OduflowError:
+            continue
+        if res.exit_code == 0 and not res.truncated:
+            seen = set(res.logs.split())
+            empty += [n for n in batch if n in seen]
+    return empty
+
+
+def untagged_images(client: DockerClient, labels: Mapping[str, str]) -> list[str]:
+    """Ids of dangling images carrying all of ``labels`` that no container (even stopped) uses."""
+    filters: dict[str, Any] = {"dangling": True, "label": [f"{k}={v}" for k, v in labels.items()]}
+    used = {c.get("ImageID") for c in client.api.containers(all=True)}
+    return sorted(i["Id"] for i in client.api.images(filters=filters) if i["Id"] not in used)
+
+
+def remove_volume(client: DockerClient, name: str) -> bool:
+    """Remove volume ``name`` (never forced: one in use stays); False when it was gone already."""
+    try:
+        client.api.remove_volume(name)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+def remove_image(client: DockerClient, image_id: str) -> bool:
+    """Remove an image (and its untagged parents) by id; False when it was gone already."""
+    try:
+        client.images.remove(image_id, force=True)
+    except docker.errors.ImageNotFound:
+        return False
+    return True

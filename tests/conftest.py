@@ -2,10 +2,13 @@
 
 The guard takes a snapshot of the test resources when the session starts and fails the run when
 new ones are still there at its end: Docker containers, networks and volumes labelled
-``oduflow.test=true`` or whose ``oduflow.instance`` label starts with ``oduflowtest``, and
-fuse-overlayfs mounts. Databases are not checked here: the fixture that owns the PostgreSQL server
-answers for them. ``ODUFLOW_TEST_GUARD=0`` turns the guard off (e.g. while another suite shares
-the engine); ``bash .ci/run --cleanup-only`` removes leftovers.
+``oduflow.test=true`` or whose ``oduflow.instance`` label starts with ``oduflowtest``,
+fuse-overlayfs mounts, and what labels do not show: volumes without labels (the anonymous volumes
+of containers removed without ``v=True``) and dangling images (commits of failed builds).
+Databases are not checked here: the fixture that owns the PostgreSQL server answers for them.
+``ODUFLOW_TEST_GUARD=0`` turns the guard off (e.g. while another suite shares the engine: the
+unlabelled part cannot tell sessions apart); ``bash .ci/run --cleanup-only`` removes labelled
+leftovers. Which test left an unlabelled one: ``tests/fixtures/engine.py``.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.instance"]
+pytest_plugins = ["tests.fixtures.instance", "tests.fixtures.engine"]
 
 TEST_PREFIX = os.environ.get("ODUFLOW_TEST_PREFIX", "oduflowtest")
-TIERS = ("unit", "docker", "e2e")
+TIERS = ("unit", "docker", "e2e", "security")
 TESTS_DIR = Path(__file__).parent
 
 
@@ -43,12 +47,19 @@ class Snapshot:
 
     docker: frozenset[str] | None
     mounts: frozenset[str] | None
+    unlabelled: frozenset[str] | None = None
+    """Volumes without labels and dangling images: they carry no test label to recognise them by."""
 
 
 def leftovers(before: Snapshot, after: Snapshot) -> list[str]:
     """What `after` holds that `before` did not (a part unknown on either side is skipped)."""
     new: set[str] = set()
-    for old, now in ((before.docker, after.docker), (before.mounts, after.mounts)):
+    pairs = (
+        (before.docker, after.docker),
+        (before.mounts, after.mounts),
+        (before.unlabelled, after.unlabelled),
+    )
+    for old, now in pairs:
         if old is not None and now is not None:
             new |= now - old
     return sorted(new)
@@ -59,19 +70,33 @@ def is_test_resource(labels: dict[str, str] | None) -> bool:
     return labels.get("oduflow.test") == "true" or labels.get("oduflow.instance", "").startswith(TEST_PREFIX)
 
 
-def docker_resources() -> frozenset[str] | None:
-    """Test containers, networks and volumes on the engine; None when no engine answers."""
+def unlabelled_resources(
+    volumes: list[dict[str, Any]], dangling_images: list[dict[str, Any]]
+) -> frozenset[str]:
+    """``volume NAME (no labels)`` and ``dangling image ID`` lines of the engine's answers."""
+    found = {f"volume {v['Name']} (no labels)" for v in volumes if not v.get("Labels")}
+    return frozenset(found | {f"dangling image {i['Id']}" for i in dangling_images})
+
+
+def docker_resources(
+    unused_only: bool = False,
+) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """(test containers, networks and volumes; unlabelled volumes and dangling images) on the
+    engine; (None, None) when no engine answers. ``unused_only``: only the unlabelled volumes no
+    container uses (at the end of the session: one in use belongs to a container still there,
+    which is reported itself when it is a test's)."""
     try:
         import docker
         from docker.errors import DockerException
     except ImportError:
-        return None
+        return None, None
     try:
         client = docker.from_env(timeout=15)
     except (DockerException, OSError):
-        return None
+        return None, None
     try:
         api = client.api
+        volumes = api.volumes().get("Volumes") or []
         found = {
             f"container {(c.get('Names') or ['?'])[0].lstrip('/')} ({c['Id'][:12]})"
             for c in api.containers(all=True)
@@ -82,14 +107,14 @@ def docker_resources() -> frozenset[str] | None:
             for n in api.networks()
             if is_test_resource(n.get("Labels"))
         }
-        found |= {
-            f"volume {v['Name']}"
-            for v in api.volumes().get("Volumes") or []
-            if is_test_resource(v.get("Labels"))
-        }
-        return frozenset(found)
+        found |= {f"volume {v['Name']}" for v in volumes if is_test_resource(v.get("Labels"))}
+        unlabelled = unlabelled_resources(
+            api.volumes(filters={"dangling": True}).get("Volumes") or [] if unused_only else volumes,
+            api.images(filters={"dangling": True}),
+        )
+        return frozenset(found), unlabelled
     except (DockerException, OSError):
-        return None
+        return None, None
     finally:
         client.close()
 
@@ -104,12 +129,14 @@ def fuse_mounts(mounts_table: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def take_snapshot() -> Snapshot:
+def take_snapshot(final: bool = False) -> Snapshot:
+    """The test resources now; ``final`` (the session's end) leaves out volumes still in use."""
     try:
         mounts: frozenset[str] | None = fuse_mounts(Path("/proc/self/mounts").read_text())
     except OSError:
         mounts = None
-    return Snapshot(docker=docker_resources(), mounts=mounts)
+    labelled, unlabelled = docker_resources(unused_only=final)
+    return Snapshot(docker=labelled, mounts=mounts, unlabelled=unlabelled)
 
 
 _START = pytest.StashKey[Snapshot]()
@@ -130,12 +157,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     start = session.config.stash.get(_START, None)
     if start is None:
         return
-    left = leftovers(start, take_snapshot())
+    left = leftovers(start, take_snapshot(final=True))
     if not left:
         return
     lines = [
         *(f"  {item}" for item in left),
-        "Each test must remove what it made; `bash .ci/run --cleanup-only` clears them.",
+        "Each test must remove what it made; `bash .ci/run --cleanup-only` clears labelled ones.",
+        "A volume without labels is what a container removed without its volumes (v=True) left;",
+        "a dangling image, what a failed dependency build committed (tests/fixtures/engine.py finds",
+        "which test).",
     ]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:

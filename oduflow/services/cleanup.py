@@ -2,15 +2,19 @@
 
 An orphan is a resource of this instance that no environment in the state store owns:
 containers, databases, roles, workspaces, filestore mounts, port entries, and store
-records of creations that crashed.
+records of creations that crashed. Also what older versions left on the engine: untagged
+dependency images of this instance (failed builds) and empty anonymous volumes (containers
+removed without their volumes).
 """
 
 from __future__ import annotations
 
 import calendar
 import time
+from pathlib import Path
 from typing import Any
 
+import docker.errors
 from docker.models.containers import Container
 
 from oduflow import docker_api
@@ -34,6 +38,36 @@ def _job_in_flight(container: Container, timeout: int) -> bool:
     except ValueError:
         return False
     return age < timeout
+
+
+def leftover_images(app: App) -> list[str]:
+    """Ids of this instance's untagged dependency images (failed builds of older versions)."""
+    return docker_api.untagged_images(app.docker(), app.names.labels("deps-image"))
+
+
+def leftover_volumes(app: App) -> list[str]:
+    """Anonymous volumes that removed containers left: dangling, unlabelled, 64-hex names, no file.
+
+    They cannot be traced to an instance, but hold no data: removing them loses nothing. Named
+    volumes, labelled ones and volumes holding any file are never listed. Looked at in a
+    container of the database image; when that image is missing nothing is listed.
+    """
+    client = app.docker()
+    candidates = docker_api.dangling_anonymous_volumes(client)
+    if not candidates:
+        return []
+    image = app.config.database.image
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        return []
+    return docker_api.empty_volumes(
+        client,
+        candidates,
+        image=image,
+        name=app.names.job_container("sys", "volume-probe"),
+        labels=app.names.labels("job"),
+    )
 
 
 def find_orphans(app: App, team: TeamConfig) -> dict[str, list[str]]:
@@ -102,11 +136,13 @@ def find_orphans(app: App, team: TeamConfig) -> dict[str, list[str]]:
         "records": stale,
         "containers": containers,
         "images": images,
+        "untagged_images": leftover_images(app),
         "databases": databases,
         "roles": roles,
         "workspaces": workspaces,
         "mounts": mounts,
         "ports": ports,
+        "volumes": leftover_volumes(app),
     }
 
 
@@ -125,9 +161,9 @@ def cleanup(app: App, team: TeamConfig, force: bool = False) -> dict[str, Any]:
         docker_api.remove_container(client, name)
     for tag in orphans["images"]:
         client.images.remove(tag, force=True)
+    for image_id in orphans["untagged_images"]:
+        docker_api.remove_image(client, image_id)
     for mount in orphans["mounts"]:
-        from pathlib import Path
-
         unmount(Path(mount))
     for name in orphans["databases"]:
         db.drop(name)
@@ -142,6 +178,11 @@ def cleanup(app: App, team: TeamConfig, force: bool = False) -> dict[str, Any]:
     registry = app.ports(team)
     for owner in orphans["ports"]:
         registry.release(owner)
+    for volume in orphans["volumes"]:
+        try:
+            docker_api.remove_volume(client, volume)
+        except docker.errors.APIError as exc:  # taken into use since: report and go on
+            errors.append(f"volume {volume}: {exc.explanation}")
     result["removed"] = sum(len(v) for v in orphans.values())
     if errors:
         result["errors"] = errors

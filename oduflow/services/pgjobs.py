@@ -34,9 +34,12 @@ def _run(
         pgpass = secrets_dir / "pgpass"
         pgpass.write_text(f"{app.names.db_container}:5432:*:{user}:{password}\n")
         pgpass.chmod(0o600)
-        container = client.containers.create(
+        res = docker_api.run_to_completion(
+            client,
             cfg.image,
             name=app.names.job_container("sys", argv[0].replace("_", "-")),
+            labels=app.names.labels("pg-job"),
+            timeout=timeout or app.config.limits.command_timeout,
             entrypoint=[argv[0]],
             command=argv[1:],
             user="root",
@@ -50,22 +53,17 @@ def _run(
                 str(secrets_dir): {"bind": "/run/oduflow", "mode": "ro"},
             },
             network=app.names.network,
-            labels=app.names.labels("pg-job"),
         )
-        try:
-            container.start()
-            result = docker_api.wait_healthy_exit(container, timeout or app.config.limits.command_timeout)
-            logs = container.logs(stdout=True, stderr=True).decode(errors="replace")
-        finally:
-            container.remove(force=True)
     finally:
         shutil.rmtree(secrets_dir, ignore_errors=True)
-    code = int(result.get("StatusCode", -1))
-    if code != 0:
+    if res.exit_code != 0:
         raise ExternalCommandError(
-            f"{argv[0]} failed", command=" ".join(argv), exit_code=code, output=logs[-6000:]
+            f"{argv[0]} " + ("timed out" if res.timed_out else "failed"),
+            command=" ".join(argv),
+            exit_code=res.exit_code,
+            output=res.logs[-6000:],
         )
-    return logs
+    return res.logs
 
 
 def dump(app: App, db_name: str, dest: Path) -> None:

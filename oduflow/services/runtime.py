@@ -8,6 +8,7 @@ the filestore at ``/var/lib/odoo/filestore/<db>``.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import hashlib
 import http.cookiejar
 import io
@@ -26,9 +27,9 @@ from docker.models.containers import Container
 
 from oduflow import docker_api
 from oduflow.app import App
-from oduflow.contracts import DependencyContext, Progress, no_progress
-from oduflow.errors import ExternalCommandError, PrerequisiteNotMetError
-from oduflow.naming import under
+from oduflow.contracts import DependencyContext, DependencyStep, Progress, no_progress
+from oduflow.errors import ExternalCommandError, PrerequisiteNotMetError, ValidationError
+from oduflow.fsutil import UnsafePathError, read_nofollow
 
 CONF_PATH = "/etc/odoo/odoo.conf"
 ADDONS_PATH = "/mnt/extra-addons"
@@ -75,9 +76,13 @@ def render_conf(
 
 def conf_template(app: App, repo_dir: Path | None) -> tuple[str, str]:
     """(text, source) of the configuration template: repository > config dir > bundled."""
-    if repo_dir is not None and (repo_dir / "odoo.conf").is_file():
-        path = under(repo_dir, "odoo.conf")  # a symlink out of the checkout is refused
-        return path.read_text(encoding="utf-8"), "repository"
+    if repo_dir is not None:
+        try:  # the checkout is writable from the container: read once, following no link
+            data = read_nofollow(repo_dir, "odoo.conf")
+        except UnsafePathError as exc:
+            raise ValidationError(f"odoo.conf of the repository refused: {exc}") from None
+        if data is not None:
+            return data.decode("utf-8", errors="replace"), "repository"
     path = app.config_file("odoo.conf")
     source = "config directory" if path.parent == app.config.config_dir else "bundled"
     return path.read_text(encoding="utf-8"), source
@@ -98,68 +103,91 @@ def image_user(app: App, image: str) -> tuple[int, int]:
     return uid, gid
 
 
-def dependency_image(app: App, image: str, repo_dir: Path, progress: Progress = no_progress) -> str:
-    """The image to run: ``image`` itself, or one with the repository's dependencies installed.
-
-    The result is cached by a hash of the base image id, the steps and their input files,
-    so the next environment with the same image and files does not install again.
-    """
-    steps = app.hooks.dependency_steps(DependencyContext(repo_dir=repo_dir, odoo_image=image))
-    if not steps:
-        return image
-    client = app.docker()
-    h = hashlib.sha256(client.images.get(image).id.encode())
+def _deps_key(app: App, image: str, repo_dir: Path, steps: list[DependencyStep]) -> str:
+    """Cache key of a dependency image: base image id, the steps and their input files."""
+    h = hashlib.sha256(app.docker().images.get(image).id.encode())
     for step in steps:
         h.update(json.dumps([step.name, list(step.argv)]).encode())
         for rel in step.inputs:
             path = repo_dir / rel
             h.update(rel.encode() + (path.read_bytes() if path.is_file() else b"\0"))
-    tag = app.names.deps_image(h.hexdigest()[:16])
+    return h.hexdigest()[:16]
+
+
+def _has_image(app: App, ref: str) -> bool:
     try:
-        client.images.get(tag)
+        app.docker().images.get(ref)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def dependency_image(app: App, image: str, repo_dir: Path, progress: Progress = no_progress) -> str:
+    """The image to run: ``image`` itself, or one with the repository's dependencies installed.
+
+    The result is cached by a hash of the base image id, the steps and their input files,
+    so the next environment with the same image and files does not install again. A build that
+    fails (or loses the race against a parallel build of the same tag) removes the images it
+    committed, so that no untagged image stays behind.
+    """
+    steps = app.hooks.dependency_steps(DependencyContext(repo_dir=repo_dir, odoo_image=image))
+    if not steps:
+        return image
+    tag = app.names.deps_image(_deps_key(app, image, repo_dir, steps))
+    if _has_image(app, tag):
         progress("dependencies: cached image reused")
         return tag
-    except docker.errors.ImageNotFound:
-        pass
-    current = image
-    for step in steps:
-        progress(f"dependencies: {step.name}")
-        container = client.containers.create(
-            current,
-            name=app.names.job_container("sys", "deps"),
-            entrypoint=list(step.argv[:1]),
-            command=list(step.argv[1:]),
-            user="root",
-            volumes={str(repo_dir): {"bind": "/mnt/repo", "mode": "ro"}},
-            labels=app.names.labels("deps-build"),
-        )
-        try:
-            container.start()
-            result = docker_api.wait_healthy_exit(container, app.config.limits.command_timeout)
-            if result.get("StatusCode") != 0:
-                logs = container.logs(tail=60).decode(errors="replace")
-                raise ExternalCommandError(
-                    f"installing {step.name} failed",
-                    command=" ".join(step.argv),
-                    exit_code=int(result.get("StatusCode", -1)),
-                    output=logs,
-                )
-            base = client.images.get(image).attrs.get("Config") or {}
-            committed = container.commit(  # untagged: only a complete build gets the cache tag
-                conf={
-                    "Entrypoint": base.get("Entrypoint"),
-                    "Cmd": base.get("Cmd"),
-                    "User": base.get("User") or "",
-                    "WorkingDir": base.get("WorkingDir") or "",
-                    "Labels": {**(base.get("Labels") or {}), **app.names.labels("deps-image")},
-                },
-            )
-            current = committed.id
-        finally:
-            container.remove(force=True)
-    repository, _, version = tag.partition(":")
-    client.images.get(current).tag(repository, version)
+    committed: list[str] = []
+    try:
+        for step in steps:
+            progress(f"dependencies: {step.name}")
+            committed.append(_build_step(app, image, committed[-1] if committed else image, step, repo_dir))
+        if not _has_image(app, tag):  # else a parallel build of the same files finished first
+            repository, _, version = tag.partition(":")
+            app.docker().images.get(committed[-1]).tag(repository, version)
+            committed.clear()
+    finally:
+        for image_id in reversed(committed):
+            with contextlib.suppress(docker.errors.APIError):
+                docker_api.remove_image(app.docker(), image_id)
     return tag
+
+
+def _build_step(app: App, base_image: str, current: str, step: DependencyStep, repo_dir: Path) -> str:
+    """Run one dependency step as root in a container of ``current``; the id of the image committed.
+
+    The committed image keeps ``base_image``'s entrypoint, command, user and working directory.
+    """
+    client = app.docker()
+    with docker_api.throwaway(
+        client,
+        current,
+        name=app.names.job_container("sys", "deps"),
+        labels=app.names.labels("deps-build"),
+        entrypoint=list(step.argv[:1]),
+        command=list(step.argv[1:]),
+        user="root",
+        volumes={str(repo_dir): {"bind": "/mnt/repo", "mode": "ro"}},
+    ) as container:
+        res = docker_api.finish(container, app.config.limits.command_timeout, tail=60)
+        if res.exit_code != 0:
+            raise ExternalCommandError(
+                f"installing {step.name} " + ("timed out" if res.timed_out else "failed"),
+                command=" ".join(step.argv),
+                exit_code=res.exit_code,
+                output=res.logs,
+            )
+        base = client.images.get(base_image).attrs.get("Config") or {}
+        committed = container.commit(  # untagged: only a complete build gets the cache tag
+            conf={
+                "Entrypoint": base.get("Entrypoint"),
+                "Cmd": base.get("Cmd"),
+                "User": base.get("User") or "",
+                "WorkingDir": base.get("WorkingDir") or "",
+                "Labels": {**(base.get("Labels") or {}), **app.names.labels("deps-image")},
+            },
+        )
+        return str(committed.id)
 
 
 # --- containers ------------------------------------------------------------------------------
@@ -220,29 +248,23 @@ def run_job(
     timeout: int | None = None,
     environment: Mapping[str, str] | None = None,
 ) -> tuple[int, str]:
-    """Run a one-off Odoo container to completion; returns (exit code, logs). Always removed."""
-    client = app.docker()
-    try:
-        container = client.containers.create(
-            spec.image,
-            name=spec.name,
-            command=spec.command,
-            volumes=spec.volumes(),
-            labels=spec.labels,
-            network=app.names.network,
-            environment=dict(environment or {}),
-        )
-    except docker.errors.APIError as exc:
-        raise ExternalCommandError(
-            f"cannot create job container {spec.name}", command="docker create", output=str(exc.explanation)
-        ) from None
-    try:
-        container.start()
-        result = docker_api.wait_healthy_exit(container, timeout or app.config.limits.command_timeout)
-        logs = container.logs(stdout=True, stderr=True).decode(errors="replace")
-        return int(result.get("StatusCode", -1)), logs
-    finally:
-        container.remove(force=True)
+    """Run a one-off Odoo container to completion; returns (exit code, logs).
+
+    Always removed with its anonymous volumes; the logs are bounded (their head is dropped
+    beyond :data:`docker_api.MAX_OUTPUT`); exit code 124 means killed after ``timeout`` seconds.
+    """
+    res = docker_api.run_to_completion(
+        app.docker(),
+        spec.image,
+        name=spec.name,
+        labels=spec.labels,
+        timeout=timeout or app.config.limits.command_timeout,
+        command=spec.command,
+        volumes=spec.volumes(),
+        network=app.names.network,
+        environment=dict(environment or {}),
+    )
+    return res.exit_code, res.logs
 
 
 def container_ip(app: App, container: Container) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from oduflow.app import App, resource_path
 from oduflow.config import TeamConfig, default_config_path, load
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, PrerequisiteNotMetError
+from oduflow.services import cleanup
 
 TEAM_SUBDIRS = ("workspaces", "templates", "shared_repos", "odoo_sanitize", "agent_guides")
 PG_CONF_IN_CONTAINER = "/etc/postgresql/postgresql.conf"
@@ -101,10 +103,10 @@ def _ensure_db(app: App, report: Report, progress: Progress) -> None:
         client.volumes.create(volume, labels=app.names.labels("db-data"))
         report.created.append(f"volume {volume}")
     progress(f"starting {name}")
-    client.containers.run(
+    docker_api.start_service(
+        client,
         image,
         name=name,
-        detach=True,
         command=["postgres", "-c", f"config_file={PG_CONF_IN_CONTAINER}"],
         environment={
             "POSTGRES_USER": app.config.database.user,
@@ -179,11 +181,15 @@ def destroy(app: App, progress: Progress = no_progress) -> dict[str, Any]:
         if docker_api.remove_container(client, name):
             report.removed.append(f"container {name}")
     for image in client.images.list(filters={"label": f"oduflow.instance={app.names.prefix}"}):
-        client.images.remove(image.id, force=True)
-        report.removed.append(f"image {', '.join(image.tags) or image.short_id}")
+        if docker_api.remove_image(client, image.id):  # an untagged parent may be gone with its child
+            report.removed.append(f"image {', '.join(image.tags) or image.short_id}")
     for vol in client.volumes.list(filters={"label": f"oduflow.instance={app.names.prefix}"}):
         vol.remove(force=True)
         report.removed.append(f"volume {vol.name}")
+    for name in cleanup.leftover_volumes(app):  # what containers removed without -v left
+        with contextlib.suppress(docker.errors.APIError):
+            if docker_api.remove_volume(client, name):
+                report.removed.append(f"anonymous volume {name}")
     for net in client.networks.list(names=[app.names.network]):
         try:
             net.remove()

@@ -153,7 +153,8 @@ def cleanup(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report (default).")] = False,
     team: TeamOpt = "1",
 ) -> None:
-    """Report orphaned containers, databases, roles, workspaces, mounts and ports (--force removes)."""
+    """Report orphans (containers, databases, roles, workspaces, mounts, ports, images, empty
+    anonymous volumes); --force removes them."""
     from oduflow.services.cleanup import cleanup as run
 
     app, t = _team(team)

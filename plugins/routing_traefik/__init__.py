@@ -71,10 +71,10 @@ class TraefikRouter:
         docker_api.ensure_image(client, TRAEFIK_IMAGE)
         if not client.volumes.list(filters={"name": names.traefik_volume}):
             client.volumes.create(names.traefik_volume, labels=names.labels("traefik-acme"))
-        client.containers.run(
+        docker_api.start_service(
+            client,
             TRAEFIK_IMAGE,
             name=names.traefik_container,
-            detach=True,
             command=static_arguments(self.ctx),
             network=names.network,
             ports={"80/tcp": 80, "443/tcp": 443},

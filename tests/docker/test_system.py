@@ -15,6 +15,7 @@ from oduflow.errors import ConflictError, PrerequisiteNotMetError
 from oduflow.services import system
 from oduflow.state import EnvRecord
 from oduflow.surfaces.cli import cli
+from tests.fixtures.engine import EngineWatch
 from tests.fixtures.instance import Instance
 
 runner = CliRunner()
@@ -49,7 +50,7 @@ def test_destroy_refuses_while_environments_exist(app: App) -> None:
 
 
 def test_full_cycle_with_own_prefix_leaves_nothing(
-    instance: Instance, tmp_path: Path, docker_client: docker.DockerClient
+    instance: Instance, tmp_path: Path, docker_client: docker.DockerClient, engine_watch: EngineWatch
 ) -> None:
     cfg = tmp_path / "oduflow.toml"
     cfg.write_text(
@@ -72,6 +73,8 @@ def test_full_cycle_with_own_prefix_leaves_nothing(
     assert not docker_client.containers.list(all=True, filters={"label": label})
     assert not docker_client.volumes.list(filters={"label": label})
     assert not docker_client.networks.list(names=[app.names.network])
+    engine_watch.assert_clean()  # the watch covers "<prefix>-cycle": no anonymous volume left
+    assert engine_watch.containers  # the database container was seen
 
 
 def test_missing_image_is_a_prerequisite_error_and_creates_nothing(

@@ -64,3 +64,33 @@ def test_is_test_resource(labels: dict[str, str] | None, expected: bool) -> None
 
 def test_directory_tier_is_applied(request: pytest.FixtureRequest) -> None:
     assert request.node.get_closest_marker("unit") is not None
+
+
+def test_unlabelled_volumes_and_dangling_images_are_leftovers_too() -> None:
+    before = guard.Snapshot(
+        docker=frozenset(), mounts=frozenset(), unlabelled=frozenset({"volume aa (no labels)"})
+    )
+    after = guard.Snapshot(
+        docker=frozenset(),
+        mounts=frozenset(),
+        unlabelled=frozenset({"volume aa (no labels)", "volume bb (no labels)", "dangling image sha256:1"}),
+    )
+    assert guard.leftovers(before, after) == ["dangling image sha256:1", "volume bb (no labels)"]
+    # taken before the engine answered (or with an older snapshot): that part is skipped
+    assert guard.leftovers(guard.Snapshot(docker=frozenset(), mounts=frozenset()), after) == []
+
+
+def test_unlabelled_resources_keep_only_volumes_without_labels() -> None:
+    volumes = [
+        {"Name": "a" * 64, "Labels": None},
+        {"Name": "b" * 64, "Labels": {}},
+        {"Name": "oduflowtest-x-db-data", "Labels": {"oduflow.instance": "oduflowtest-x"}},
+        {"Name": "someone-elses", "Labels": {"com.example": "1"}},
+    ]
+    images = [{"Id": "sha256:dead"}]
+    assert guard.unlabelled_resources(volumes, images) == {
+        f"volume {'a' * 64} (no labels)",
+        f"volume {'b' * 64} (no labels)",
+        "dangling image sha256:dead",
+    }
+    assert guard.unlabelled_resources([], []) == frozenset()
