@@ -1,108 +1,74 @@
 """Thin adapter over the git CLI (list arguments only, never a shell string).
 
-Repository URLs are checked against a policy: ``https://``, ``ssh://`` and ``git@host:``
-always; ``file://``, local paths and loopback hosts only when the operator allows
-local repositories (``[server].allow_local_repos``). Credentials in URLs are masked
-in every message.
+Every run has no global or system configuration (``GIT_CONFIG_GLOBAL=/dev/null``,
+``GIT_CONFIG_NOSYSTEM=1``), an empty private ``HOME``, no terminal prompt and none of the
+server's own ``GIT_*``/``SSH_*`` variables (``SSH_AUTH_SOCK`` included). Runs that talk to a
+remote also go through :class:`oduflow.gitaccess.GitAccess`: the URL policy, no redirects, the
+URL's protocol only, a pinned address and the team's own credentials. Credentials are masked
+in every message, on every line.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import atexit
 import os
-import re
-import socket
+import shutil
+import stat
 import subprocess
-from collections.abc import Mapping
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from oduflow.errors import ExternalCommandError, ValidationError
+from oduflow.errors import ConflictError, ExternalCommandError
+from oduflow.gitaccess import GitAccess, add_config, credential_env, store_credentials, team_access
+from oduflow.giturl import RepoUrl, check_repo_url, mask_text, mask_url, parse_repo_url, strip_credentials
+
+__all__ = [
+    "GitAccess",
+    "check_repo_url",
+    "credential_env",
+    "mask_text",
+    "mask_url",
+    "store_credentials",
+    "strip_credentials",
+    "team_access",
+]
 
 GIT_TIMEOUT = 600
-_SCP_LIKE = re.compile(r"(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^\s]+)")
+_HOME_LOCK = threading.Lock()
+_home: Path | None = None
 
 
-def mask_url(url: str) -> str:
-    """``https://user:token@host/x`` -> ``https://user:***@host/x``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid url>"
-    if parts.password:
-        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+def private_home() -> Path:
+    """An empty directory only this process can read, used as ``HOME`` of every git run."""
+    global _home
+    with _HOME_LOCK:
+        if _home is None or not _home.is_dir():
+            _home = Path(tempfile.mkdtemp(prefix="oduflow-git-home-"))
+            atexit.register(shutil.rmtree, _home, True)
+        return _home
 
 
-def strip_credentials(url: str) -> str:
-    """The URL without user info (what goes into labels, logs and the state store)."""
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and (parts.username or parts.password):
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc += f":{parts.port}"
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
-def _local_address(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        try:  # IPv4 shorthands git and curl accept: 127.1, 2130706433, 0x7f000001
-            ip = ipaddress.ip_address(socket.inet_aton(address))
-        except OSError:
-            return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback or ip.is_unspecified or ip.is_link_local
-
-
-def _is_local_host(host: str) -> bool:
-    """True for loopback names and addresses, in any spelling, and for names resolving to them."""
-    host = host.strip("[]").lower().rstrip(".")
-    if host in ("localhost", "localhost.localdomain", "") or host.endswith(".localhost"):
-        return True
-    if _local_address(host):
-        return True
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except (OSError, UnicodeError):
-        return False  # unresolvable here: git will fail to reach it too
-    return any(_local_address(str(info[4][0]).split("%")[0]) for info in infos)
-
-
-def check_repo_url(url: str, *, allow_local: bool) -> str:
-    """Return ``url`` when the policy accepts it, else raise :class:`ValidationError`."""
-    if not isinstance(url, str) or not url.strip() or url.startswith("-") or any(c in url for c in "\n\r\0 "):
-        raise ValidationError(f"invalid repository URL {mask_url(str(url))!r}")
-    local_hint = "; local repositories are refused unless [server].allow_local_repos = true in oduflow.toml"
-    match = _SCP_LIKE.fullmatch(url)
-    if match:
-        if _is_local_host(match["host"]) and not allow_local:
-            raise ValidationError(f"repository host {match['host']!r} is local{local_hint}")
-        return url
-    parts = urlsplit(url)
-    if parts.scheme in ("https", "http", "ssh", "git"):
-        if not parts.hostname:
-            raise ValidationError(f"repository URL {mask_url(url)!r} has no host")
-        if _is_local_host(parts.hostname) and not allow_local:
-            raise ValidationError(f"repository host {parts.hostname!r} is local{local_hint}")
-        if parts.scheme in ("http", "git") and not allow_local:
-            raise ValidationError(
-                f"use https:// or ssh:// for {mask_url(url)!r} (unencrypted transports are refused)"
-            )
-        return url
-    if parts.scheme == "file" or (
-        not parts.scheme and (url.startswith(("/", "./", "../")) or Path(url).exists())
-    ):
-        if not allow_local:
-            raise ValidationError(f"local repository {url!r} refused{local_hint}")
-        return url
-    raise ValidationError(
-        f"unsupported repository URL {mask_url(url)!r}: use https://, ssh:// or git@host:path"
+def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a git run: the server's, minus what could configure git or SSH."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GIT_", "SSH_")) and k not in ("HOME", "XDG_CONFIG_HOME", "EMAIL")
+    }
+    home = private_home()
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_TERMINAL_PROMPT="0",
+        SSH_ASKPASS_REQUIRE="never",
+        LC_ALL="C",
     )
+    env.update(extra or {})
+    return env
 
 
 def run_git(
@@ -110,101 +76,93 @@ def run_git(
     *,
     cwd: Path | None = None,
     timeout: int = GIT_TIMEOUT,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     check: bool = True,
+    secrets: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run ``git ARGS``; failures raise :class:`ExternalCommandError` with masked output."""
-    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C", **(env or {})}
     argv = ["git", *args]
+    command = " ".join(mask_text(a, secrets) for a in argv)
     try:
         proc = subprocess.run(
-            argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+            argv, cwd=cwd, env=base_env(env), capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
-        raise ExternalCommandError(
-            f"git {args[0]} timed out after {timeout} s", command=" ".join(mask_url(a) for a in argv)
-        ) from None
+        raise ExternalCommandError(f"git {args[0]} timed out after {timeout} s", command=command) from None
     if check and proc.returncode != 0:
         raise ExternalCommandError(
             f"git {args[0]} failed",
-            command=" ".join(mask_url(a) for a in argv),
+            command=command,
             exit_code=proc.returncode,
-            output=mask_url(proc.stderr.strip() or proc.stdout.strip()),
+            output=_explain(mask_text(proc.stderr.strip() or proc.stdout.strip(), secrets)),
         )
     return proc
 
 
-def credential_env(credentials_file: Path | None) -> dict[str, str]:
-    """Environment that makes git read the team's credential store (if any)."""
-    if credentials_file is None or not credentials_file.is_file():
-        return {}
-    return {
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": "credential.helper",
-        "GIT_CONFIG_VALUE_0": f"store --file={credentials_file}",
-    }
+def _explain(output: str) -> str:
+    """``output`` plus a hint for a redirect (never followed) or missing credentials."""
+    if any(f"error: 30{d}" in output for d in "12378"):
+        return output + "\n(redirects are not followed: use the repository's final URL)"
+    if "terminal prompts disabled" in output or "Authentication failed" in output:
+        return output + (
+            "\n(the repository needs credentials: pass https://USER:TOKEN@host/... once; they are "
+            "kept in the team's credential store, never in the URL Oduflow shows)"
+        )
+    return output
 
 
-def store_credentials(credentials_file: Path, url: str) -> bool:
-    """Add the user and token of ``url`` to a git credential store file (mode 0600).
-
-    Returns False when the URL carries no credentials or the store already has them.
-    """
-    parts = urlsplit(url)
-    if not (parts.username and parts.password and parts.hostname):
-        return False
-    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-    line = urlunsplit((parts.scheme, f"{parts.username}:{parts.password}@{netloc}", "", "", ""))
-    credentials_file.parent.mkdir(parents=True, exist_ok=True)
-    existing = credentials_file.read_text().splitlines() if credentials_file.exists() else []
-    if line in existing:
-        return False
-    fd = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "a") as fh:
-        fh.write(line + "\n")
-    credentials_file.chmod(0o600)
-    return True
-
-
-def remote_has_branch(url: str, branch: str, env: dict[str, str]) -> bool:
+def _ls_remote(repo: RepoUrl, branch: str, env: Mapping[str, str]) -> bool:
     proc = run_git(
-        ["ls-remote", "--exit-code", "--heads", "--", url, f"refs/heads/{branch}"],
+        ["ls-remote", "--exit-code", "--heads", "--", repo.clean, f"refs/heads/{branch}"],
         env=env,
         check=False,
         timeout=120,
+        secrets=repo.secrets,
     )
     if proc.returncode == 2:
         return False
     if proc.returncode != 0:
         raise ExternalCommandError(
             "cannot reach the repository",
-            command=f"git ls-remote {mask_url(url)}",
+            command=f"git ls-remote {mask_url(repo.clean)}",
             exit_code=proc.returncode,
-            output=mask_url(proc.stderr.strip()),
+            output=_explain(mask_text(proc.stderr.strip(), repo.secrets)),
         )
     return True
 
 
-def clone_branch(url: str, branch: str, dest: Path, env: dict[str, str]) -> bool:
+def remote_has_branch(url: str, branch: str, access: GitAccess) -> bool:
+    """Whether the repository at ``url`` has ``branch`` (checked by the team's policy)."""
+    repo = parse_repo_url(url)
+    with access.session(repo) as env:
+        return _ls_remote(repo, branch, env)
+
+
+def clone_branch(url: str, branch: str, dest: Path, access: GitAccess) -> bool:
     """Shallow-clone ``branch`` into ``dest``; create it from the default branch if missing.
 
     Returns True when the branch was created locally (it did not exist on the remote).
     The git directory is kept beside the work tree (:func:`separate_git_dir`), never in it:
     the work tree is mounted into the container, and a ``.git/config`` written there (a
     filter or hook command) would run on the host the next time Oduflow calls git.
+    Credentials in ``url`` never reach git's command line or configuration: git clones the
+    clean URL, the credentials come from a temporary store and join the team's store once
+    the clone succeeded.
     """
+    repo = parse_repo_url(url)
     gitdir = ["--separate-git-dir", str(separate_git_dir(dest))]
-    created = not remote_has_branch(url, branch, env)
-    if created:
-        run_git(["clone", "--depth", "1", *gitdir, "--", url, str(dest)], env=env)
-    else:
+    with access.session(repo) as env:
+        created = not _ls_remote(repo, branch, env)
+        single = [] if created else ["--branch", branch, "--single-branch"]
         run_git(
-            ["clone", "--depth", "1", "--branch", branch, "--single-branch", *gitdir, "--", url, str(dest)],
+            ["clone", "--depth", "1", *single, *gitdir, "--", repo.clean, str(dest)],
             env=env,
+            secrets=repo.secrets,
         )
+    access.keep_credentials(repo)
     (dest / ".git").unlink()
     if created:
-        run_git(["checkout", "-b", branch], env=workspace_env(dest, env))
+        run_git(["checkout", "-b", branch], env=workspace_env(dest))
     return created
 
 
@@ -226,35 +184,51 @@ def workspace_env(repo: Path, env: Mapping[str, str] | None = None) -> dict[str,
     gitdir = separate_git_dir(repo)
     if gitdir.is_dir():
         out["GIT_DIR"], out["GIT_WORK_TREE"] = str(gitdir), str(repo)
-    count = int(out.get("GIT_CONFIG_COUNT", "0") or 0)
-    for key, value in (
-        ("safe.directory", str(repo.resolve())),
-        ("core.hooksPath", "/dev/null"),
-        ("core.fsmonitor", "false"),
-    ):
-        out[f"GIT_CONFIG_KEY_{count}"] = key
-        out[f"GIT_CONFIG_VALUE_{count}"] = value
-        count += 1
-    out["GIT_CONFIG_COUNT"] = str(count)
-    return out
+    return add_config(
+        out,
+        [
+            ("safe.directory", str(repo.resolve())),
+            ("core.hooksPath", "/dev/null"),
+            ("core.fsmonitor", "false"),
+        ],
+    )
+
+
+def _origin(repo: Path, env: Mapping[str, str]) -> RepoUrl:
+    """The remote of the checkout ``repo``, read from its git directory beside the work tree.
+
+    A checkout whose git directory is inside the work tree (made by an older Oduflow) is
+    refused: the container can write that configuration (URL rewrites, proxies, programs).
+    """
+    gitdir = separate_git_dir(repo)
+    if not gitdir.is_dir() or gitdir.is_symlink() or not stat.S_ISDIR(gitdir.lstat().st_mode):
+        raise ConflictError(
+            f"the checkout {repo} keeps its git directory inside the work tree, which the "
+            "container can write: recreate the environment to pull into it"
+        )
+    genv = {**env, "GIT_DIR": str(gitdir), "GIT_WORK_TREE": str(repo)}
+    url = run_git(["config", "--get", "remote.origin.url"], cwd=repo, env=genv).stdout.strip()
+    return parse_repo_url(url)
 
 
 def head(repo: Path, env: Mapping[str, str] | None = None) -> str:
     return run_git(["rev-parse", "HEAD"], cwd=repo, env=dict(env or {})).stdout.strip()
 
 
-def fetch(repo: Path, branch: str, env: Mapping[str, str]) -> str | None:
+def fetch(repo: Path, branch: str, env: Mapping[str, str], access: GitAccess) -> str | None:
     """Fetch ``branch`` into ``refs/remotes/origin/<branch>`` (HEAD and work tree untouched).
 
     Returns the fetched commit, or ``None`` when the remote has no such branch (a branch
     created locally from the default branch and not pushed yet).
     """
-    proc = run_git(
-        ["fetch", "--depth", "50", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"],
-        cwd=repo,
-        env=dict(env),
-        check=False,
-    )
+    origin = _origin(repo, env)
+    with access.session(origin, env) as renv:
+        proc = run_git(
+            ["fetch", "--depth", "50", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"],
+            cwd=repo,
+            env=renv,
+            check=False,
+        )
     if proc.returncode != 0:
         if "couldn't find remote ref" in proc.stderr:
             return None
@@ -262,14 +236,14 @@ def fetch(repo: Path, branch: str, env: Mapping[str, str]) -> str | None:
             "git fetch failed",
             command=f"git fetch origin {branch}",
             exit_code=proc.returncode,
-            output=mask_url(proc.stderr.strip()),
+            output=_explain(mask_text(proc.stderr.strip())),
         )
     return run_git(
         ["rev-parse", f"refs/remotes/origin/{branch}^{{commit}}"], cwd=repo, env=dict(env)
     ).stdout.strip()
 
 
-def ensure_fast_forward(repo: Path, old: str, new: str, env: Mapping[str, str]) -> None:
+def ensure_fast_forward(repo: Path, old: str, new: str, env: Mapping[str, str], access: GitAccess) -> None:
     """Raise :class:`ExternalCommandError` unless ``new`` descends from ``old``.
 
     A shallow clone is deepened when the history fetched so far does not tell.
@@ -277,7 +251,8 @@ def ensure_fast_forward(repo: Path, old: str, new: str, env: Mapping[str, str]) 
     genv = dict(env)
     if run_git(["merge-base", "--is-ancestor", old, new], cwd=repo, env=genv, check=False).returncode == 0:
         return
-    run_git(["fetch", "--unshallow", "origin"], cwd=repo, env=genv, check=False)
+    with access.session(_origin(repo, genv), genv) as renv:
+        run_git(["fetch", "--unshallow", "origin"], cwd=repo, env=renv, check=False)
     if run_git(["merge-base", "--is-ancestor", old, new], cwd=repo, env=genv, check=False).returncode != 0:
         raise ExternalCommandError(
             "the remote branch has diverged from the environment's checkout (history was "

@@ -11,6 +11,7 @@ Shared by the ``pull_and_apply`` tool and the REST ``/sync`` endpoint.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from oduflow import changes, git
@@ -40,6 +41,13 @@ def _files(ctx: changes.ChangeContext) -> list[dict[str, str]]:
     return out
 
 
+def _has_remote_ref(repo: Path, branch: str, genv: dict[str, str]) -> bool:
+    """Whether the checkout has seen ``branch`` on the remote (cloned or fetched from there)."""
+    ref = f"refs/remotes/origin/{branch}"
+    proc = git.run_git(["rev-parse", "--verify", "--quiet", ref], cwd=repo, env=genv, check=False)
+    return proc.returncode == 0
+
+
 def _step(name: str, run: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
     """Run one action; an Oduflow error becomes a failed step instead of an exception."""
     try:
@@ -58,16 +66,25 @@ def pull_and_apply(
     genv = _git_env(app, team, env)
     old = git.head(repo, genv)
     progress("fetching")
-    new = git.fetch(repo, env.branch, genv)
+    had_remote = _has_remote_ref(repo, env.branch, genv)
+    access = git.team_access(app, team)
+    new = git.fetch(repo, env.branch, genv, access)
     base: dict[str, Any] = {"branch": env.branch, "dry_run": dry_run, "old_commit": old}
     if new is None:
+        if had_remote:
+            why = (
+                f"branch '{env.branch}' is no longer on the remote (deleted?): the environment keeps "
+                f"commit {old[:12]}; push the branch again, or delete the environment"
+            )
+        else:
+            why = f"branch '{env.branch}' is not on the remote yet: push it and pull again"
         return {
             **base,
             "new_commit": old,
             "changed_files": [],
             "actions": [],
-            "summary": f"branch '{env.branch}' is not on the remote yet: push it and pull again; "
-            "nothing done",
+            "remote_branch": "deleted" if had_remote else "not pushed",
+            "summary": f"{why}; nothing done",
         }
     if new == old:
         return {
@@ -77,7 +94,7 @@ def pull_and_apply(
             "actions": [],
             "summary": "already up to date; nothing done",
         }
-    git.ensure_fast_forward(repo, old, new, genv)
+    git.ensure_fast_forward(repo, old, new, genv, access)
     progress("analysing changes")
     gitdir = git.separate_git_dir(repo)
     ctx = changes.collect_changes(gitdir if gitdir.is_dir() else repo, old, new)

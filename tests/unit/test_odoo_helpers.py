@@ -18,6 +18,9 @@ from oduflow.services.odoo_db import json_safe
 from oduflow.services.odoo_files import parse_range
 from oduflow.services.odoo_http import parse_headers
 from oduflow.services.odoo_ops import exec_user, extract_traceback, parse_modules
+from oduflow.urlpolicy import UrlPolicy
+
+LOCAL = git.GitAccess(UrlPolicy(allow_local=True), Path("/nonexistent/team"))
 
 
 def test_parse_modules() -> None:
@@ -107,7 +110,7 @@ def remote_and_clone(tmp_path: Path) -> tuple[Path, Path]:
     _git("clone", "-q", str(bare), str(work), cwd=tmp_path)
     _git("checkout", "-q", "-b", "dev", cwd=work)
     _commit(work, "a.txt", "1\n")
-    git.clone_branch(f"file://{bare}", "dev", clone, {})
+    git.clone_branch(f"file://{bare}", "dev", clone, LOCAL)
     if os.geteuid() == 0:  # like an environment's checkout: owned by the container user
         for root, dirs, files in os.walk(clone):
             for n in dirs + files:
@@ -123,11 +126,11 @@ def test_fetch_then_fast_forward_in_a_checkout_owned_by_another_user(
     env = git.workspace_env(clone, git.credential_env(None))
     old = git.head(clone, env)
     new = _commit(work, "b.txt", "2\n")
-    assert git.fetch(clone, "dev", env) == new
+    assert git.fetch(clone, "dev", env, LOCAL) == new
     assert git.head(clone, env) == old and not (clone / "b.txt").exists()  # fetch moves nothing
-    git.ensure_fast_forward(clone, old, new, env)
+    git.ensure_fast_forward(clone, old, new, env, LOCAL)
     assert git.fast_forward(clone, new, env) == new and (clone / "b.txt").is_file()
-    assert git.fetch(clone, "no-such-branch", env) is None
+    assert git.fetch(clone, "no-such-branch", env, LOCAL) is None
 
 
 def test_diverged_history_is_refused(remote_and_clone: tuple[Path, Path]) -> None:
@@ -136,10 +139,10 @@ def test_diverged_history_is_refused(remote_and_clone: tuple[Path, Path]) -> Non
     old = git.head(clone, env)
     _git("commit", "-q", "--amend", "-m", "rewritten", cwd=work)
     _git("push", "-q", "-f", "origin", "HEAD:dev", cwd=work)
-    new = git.fetch(clone, "dev", env)
+    new = git.fetch(clone, "dev", env, LOCAL)
     assert new is not None and new != old
     with pytest.raises(ExternalCommandError, match="diverged"):
-        git.ensure_fast_forward(clone, old, new, env)
+        git.ensure_fast_forward(clone, old, new, env, LOCAL)
 
 
 def test_workspace_env_appends_to_credential_settings(tmp_path: Path) -> None:
