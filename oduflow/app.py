@@ -17,12 +17,18 @@ from oduflow.config import Config, TeamConfig
 from oduflow.contracts import Router, RoutingContext
 from oduflow.database import Database, DbEndpoint
 from oduflow.errors import PrerequisiteNotMetError
+from oduflow.fsutil import private_dir
 from oduflow.locks import LockManager
 from oduflow.naming import Names
 from oduflow.plugins import Hooks, get_plugin_manager
 from oduflow.ports import PortRegistry
 from oduflow.services.outputs import OutputStore
 from oduflow.state import StateStore
+
+PG_SOCKET_IN_CONTAINER = "/var/run/postgresql"
+"""Where the database container keeps its Unix socket; bind-mounted from :attr:`App.db_socket_dir`."""
+UNIX_SOCKET_PATH_MAX = 107
+"""Longest Unix socket path the kernel takes (``sun_path`` less its terminating NUL)."""
 
 
 def resource_path(*parts: str) -> Path:
@@ -46,7 +52,40 @@ class App:
         return self.config.data_dir
 
     def team_dir(self, team_id: str) -> Path:
-        return self.config.team_dir(team_id)
+        """The team's directory, made (or kept) mode 0700 whoever creates it first."""
+        return private_dir(self.config.team_dir(team_id))
+
+    @property
+    def db_dir(self) -> Path:
+        """``<data_dir>/postgres`` (mode 0700): the server's conf files, socket and password."""
+        return self.data_dir.absolute() / "postgres"
+
+    @property
+    def db_socket_dir(self) -> Path:
+        """Host side of the database container's ``/var/run/postgresql``."""
+        return self.db_dir / "run"
+
+    @property
+    def superuser_password_file(self) -> Path:
+        return self.db_dir / "superuser.password"
+
+    def superuser_password(self) -> str:
+        """``[database].password``, or the random one ``oduflow init`` wrote (mode 0600)."""
+        if self.config.database.password:
+            return self.config.database.password
+        try:
+            password = self.superuser_password_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            password = ""
+        except OSError as exc:
+            raise PrerequisiteNotMetError(
+                f"cannot read {self.superuser_password_file}: {exc.strerror}"
+            ) from None
+        if not password:
+            raise PrerequisiteNotMetError(
+                f"no PostgreSQL superuser password in {self.superuser_password_file}: run 'oduflow init'"
+            )
+        return password
 
     def config_file(self, name: str) -> Path:
         """``name`` from the config directory when present, else the bundled one."""
@@ -75,20 +114,29 @@ class App:
             return self._docker
 
     def db_endpoint(self) -> DbEndpoint:
+        """The shared server through its Unix socket, as the superuser.
+
+        The superuser never connects over the network (``pg_hba.conf`` refuses it there): the
+        socket directory of the database container is bind-mounted on the host.
+        """
         c = docker_api.get_container(self.docker(), self.names.db_container)
         if c is None or c.status != "running":
             state = "missing" if c is None else c.status
             raise PrerequisiteNotMetError(
                 f"the database container '{self.names.db_container}' is {state}: run 'oduflow init'"
             )
-        binding = (c.ports.get("5432/tcp") or [{}])[0]
-        if not binding.get("HostPort"):
-            raise PrerequisiteNotMetError(f"'{self.names.db_container}' publishes no port 5432")
+        mounts = {m.get("Destination"): m.get("Source") for m in c.attrs.get("Mounts") or []}
+        if mounts.get(PG_SOCKET_IN_CONTAINER) != str(self.db_socket_dir):
+            raise PrerequisiteNotMetError(
+                f"the database container '{self.names.db_container}' does not share its socket "
+                f"directory {self.db_socket_dir}: run 'oduflow init' (it recreates the container "
+                "and keeps its data volume)"
+            )
         return DbEndpoint(
-            host="127.0.0.1",
-            port=int(binding["HostPort"]),
+            host=str(self.db_socket_dir),
+            port=5432,
             user=self.config.database.user,
-            password=self.config.database.password,
+            password=self.superuser_password(),
         )
 
     def db(self) -> Database:

@@ -7,9 +7,11 @@ are built from :data:`TOOLS`; surfaces add no tool of their own. A tool function
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import typing
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -104,14 +106,38 @@ def lock_scope(spec: ToolSpec, team: TeamConfig, arguments: Mapping[str, Any]) -
     return None
 
 
+def admission(app: App, team: TeamConfig, operation: str) -> AbstractContextManager[None]:
+    """One of the team's ``[limits].max_concurrent_per_team`` operation slots, or :class:`BusyError`.
+
+    Refused at once rather than queued: a queued call would still hold a connection and, in the
+    server, a worker; the agent retries when one of its own operations has finished. Slots are
+    counted per team across every surface and process, so one team can never take the workers
+    (or the engine) that the other teams need.
+    """
+    limit = app.config.limits.max_concurrent_per_team
+    return app.locks.slot(f"team:{team.id}", limit, operation, holder=f"team '{team.id}'")
+
+
 def invoke(
-    app: App, team: TeamConfig, name: str, arguments: Mapping[str, Any], progress: Progress = no_progress
+    app: App,
+    team: TeamConfig,
+    name: str,
+    arguments: Mapping[str, Any],
+    progress: Progress = no_progress,
+    *,
+    admitted: bool = False,
 ) -> Any:
     """Run tool ``name`` for ``team`` with validated ``arguments``, under its lock.
 
-    Long text in the result is cached and replaced by a summary and an output id
-    (see ``read_output``).
+    The call takes one of the team's operation slots (:func:`admission`) unless the surface
+    ``admitted`` it already. Long text in the result is cached and replaced by a summary and
+    an output id (see ``read_output``).
     """
+    with contextlib.nullcontext() if admitted else admission(app, team, name):
+        return _invoke(app, team, name, arguments, progress)
+
+
+def _invoke(app: App, team: TeamConfig, name: str, arguments: Mapping[str, Any], progress: Progress) -> Any:
     spec = get_tool(name)
     try:
         bound = spec.signature().bind(**arguments)

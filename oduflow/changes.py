@@ -18,12 +18,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from oduflow.errors import ExternalCommandError, ValidationError
+from oduflow.git import base_env
 
 MANIFEST_NAMES = ("__manifest__.py", "__openerp__.py")
 """File names that make a directory an Odoo module (``__openerp__.py``: before Odoo 10)."""
 
 _T = TypeVar("_T")
 MAX_TEXT_BYTES = 16 * 1024 * 1024
+MAX_TOTAL_TEXT_BYTES = 256 * 1024 * 1024
+"""Texts of one change set read at most (larger files, and files past it, count as binary)."""
+GIT_TIMEOUT = 300
+"""Seconds one git command on a repository may take."""
 _NULL_SHA = "0" * 40
 _REGULAR_MODES = {"100644", "100755"}
 DIFF_OPTIONS = ("--raw", "-M", "-z", "--no-abbrev", "--no-color", "--no-ext-diff", "--no-relative")
@@ -298,9 +303,22 @@ def _git_argv(repo_dir: Path, *args: str) -> list[str]:
     return ["git", "-c", f"safe.directory={repo_dir.resolve()}", "-C", str(repo_dir), *args]
 
 
+def _run(repo_dir: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            _git_argv(repo_dir, *args),
+            input=stdin,
+            capture_output=True,
+            check=False,
+            timeout=GIT_TIMEOUT,
+            env=base_env(),  # no global/system config of the server (diff drivers, textconv, ...)
+        )
+    except subprocess.TimeoutExpired:
+        raise ExternalCommandError(f"git timed out after {GIT_TIMEOUT} s", command=" ".join(args)) from None
+
+
 def _git(repo_dir: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    cmd = _git_argv(repo_dir, *args)
-    proc = subprocess.run(cmd, input=stdin, capture_output=True, check=False)
+    proc = _run(repo_dir, *args, stdin=stdin)
     if proc.returncode != 0:
         raise ExternalCommandError(
             "git failed",
@@ -327,18 +345,41 @@ def _decode(data: bytes) -> str | None:
 
 
 def _read_blob(repo_dir: Path, rev: str, path: str) -> str | None:
-    proc = subprocess.run(
-        _git_argv(repo_dir, "cat-file", "blob", f"{rev}:{path}"), capture_output=True, check=False
-    )
+    size = _run(repo_dir, "cat-file", "-s", f"{rev}:{path}")
+    if size.returncode != 0 or int(size.stdout.strip() or 0) > MAX_TEXT_BYTES:
+        return None  # read only what may be a text: a repository's files can be of any size
+    proc = _run(repo_dir, "cat-file", "blob", f"{rev}:{path}")
     return _decode(proc.stdout) if proc.returncode == 0 else None
 
 
+def _blob_sizes(repo_dir: Path, shas: list[str]) -> dict[str, int]:
+    out = _git(repo_dir, "cat-file", "--batch-check", stdin="".join(s + "\n" for s in shas).encode())
+    sizes = {}
+    for line in out.decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2].isdigit():
+            sizes[parts[0]] = int(parts[2])
+    return sizes
+
+
+def _readable(repo_dir: Path, shas: list[str]) -> list[str]:
+    """Those of ``shas`` that may be texts, as long as they fit :data:`MAX_TOTAL_TEXT_BYTES` together."""
+    sizes, budget, readable = _blob_sizes(repo_dir, shas), MAX_TOTAL_TEXT_BYTES, []
+    for sha in shas:
+        size = sizes.get(sha)
+        if size is not None and size <= min(MAX_TEXT_BYTES, budget):
+            budget -= size
+            readable.append(sha)
+    return readable
+
+
 def _read_blobs(repo_dir: Path, shas: Iterable[str]) -> dict[str, str | None]:
-    wanted = sorted(set(shas))
+    every = sorted(set(shas))
+    texts: dict[str, str | None] = dict.fromkeys(every)
+    wanted = _readable(repo_dir, every) if every else []
     if not wanted:
-        return {}
+        return texts
     out = _git(repo_dir, "cat-file", "--batch", stdin="".join(s + "\n" for s in wanted).encode())
-    texts: dict[str, str | None] = {}
     pos = 0
     for sha in wanted:
         end = out.index(b"\n", pos)

@@ -8,6 +8,8 @@ and ``ODUFLOW_TEAM_<ID>_<KEY>`` for team keys (``ODUFLOW_TEAM_1_AUTH_TOKEN``).
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import os
 import re
 import sys
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from oduflow.errors import ConfigError
+from oduflow.urlpolicy import check_allowed_hosts
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,7 +49,10 @@ class ServerConfig:
     port: int = 8000
     trace: bool = False
     allow_local_repos: bool = False
-    """Accept ``file://``, local paths and loopback hosts as repository URLs."""
+    """Accept ``file://``, local paths, plaintext transports and local/private addresses
+    (repository URLs and imported Odoo servers)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names, addresses and CIDR networks the operator trusts (see :mod:`oduflow.urlpolicy`)."""
     name_prefix: str = "oduflow"
     """Prefix of every Docker resource name and label value of this instance."""
 
@@ -55,12 +61,23 @@ class ServerConfig:
 class RoutingConfig:
     mode: str = "port"
     acme_email: str = ""
+    acme_ca_server: str = ""
+    """ACME directory URL of the traefik mode (empty: Let's Encrypt's production CA)."""
+    traefik_image: str = "traefik:v3.1"
+    http_port: int = 80
+    """Host port of Traefik's HTTP entry point (redirects to HTTPS, ACME HTTP-01 challenges)."""
+    https_port: int = 443
+    bind_address: str = ""
+    """Host address Traefik's ports are published on (empty: every interface)."""
 
 
 @dataclass(frozen=True)
 class DatabaseConfig:
     user: str = "odoo"
-    password: str = "odoo"
+    """The PostgreSQL superuser Oduflow administers the shared server with."""
+    password: str = ""
+    """Its password; empty (the default): a random one made by ``oduflow init`` and kept, mode
+    0600, in ``<data_dir>/postgres/superuser.password``."""
     image: str = "postgres:15"
     pool_size: int = 1
     """Spare clones kept per template so that creation renames one instead of copying (0: off)."""
@@ -83,6 +100,18 @@ class LimitsConfig:
     query_timeout: int = 30
     """Statement timeout of ``run_db_query`` in seconds."""
     query_max_rows: int = 500
+    max_concurrent_per_team: int = 4
+    """Tool calls one team may run at once (every surface and process together); more are refused."""
+    import_max_mb: int = 10240
+    """Largest backup ``import_template_from_odoo`` downloads (MB); it extracts at most 8 times that."""
+    import_timeout: int = 3600
+    """Seconds an import from a running Odoo may take, download and extraction included."""
+    container_memory_mb: int = 4096
+    """Memory of each Odoo container (environment, editor, job, dependency build), MB; 0: unlimited."""
+    container_cpus: float = 2.0
+    """CPUs each Odoo container may use (fractions allowed); 0: unlimited."""
+    container_pids: int = 1024
+    """Processes and threads each Odoo container may run; 0: unlimited."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +121,9 @@ class TeamConfig:
     auth_token: str = ""
     ui_password: str = ""
     port_range: tuple[int, int] = (50000, 50100)
+    """Host ports ``[start, end)``; a team without one gets its own block (:func:`_default_port_ranges`)."""
+    max_environments: int = 20
+    """Environments the team may have at once; 0: unlimited."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +187,8 @@ def _coerce(where: str, key: str, value: Any, default: Any, from_env: bool = Fal
                 raise ValueError(text)
             if expected is int:
                 return int(text)
+            if expected is float:
+                return float(text)
             if expected is tuple:
                 value = [int(p) for p in text.strip("[]()").split(",")]
         except ValueError:
@@ -174,13 +208,27 @@ def _coerce(where: str, key: str, value: Any, default: Any, from_env: bool = Fal
         raise ConfigError(f"{where}: key '{key}' expects true or false, got {value!r}")
     if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(f"{where}: key '{key}' expects an integer, got {value!r}")
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: key '{key}' expects a number, got {value!r}")
+        return float(value)
     if expected is str and not isinstance(value, str):
         raise ConfigError(f"{where}: key '{key}' expects a string, got {value!r}")
     return value
 
 
+def _coerce_names(where: str, key: str, value: Any, from_env: bool) -> tuple[str, ...]:
+    """A list of strings (comma-separated in an environment variable)."""
+    if from_env:
+        return tuple(part.strip() for part in str(value).split(",") if part.strip())
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: key '{key}' expects a list of strings, got {value!r}")
+    return tuple(value)
+
+
 def _build(cls: type, where: str, raw: Mapping[str, Any], env_prefix: str, **fixed: Any) -> Any:
     default = cls(**fixed)
+    name_lists = {f.name for f in fields(cls) if f.type == "tuple[str, ...]"}
     known = {f.name for f in fields(cls)} - set(fixed)
     unknown = set(raw) - known
     if unknown:
@@ -191,7 +239,13 @@ def _build(cls: type, where: str, raw: Mapping[str, Any], env_prefix: str, **fix
     values: dict[str, Any] = {}
     for name in sorted(known):
         env_name = f"{env_prefix}_{name.upper()}"
-        if env_name in os.environ:
+        if name in name_lists and (env_name in os.environ or name in raw):
+            from_env = env_name in os.environ
+            source = f"environment variable {env_name}" if from_env else where
+            values[name] = _coerce_names(
+                source, name, os.environ[env_name] if from_env else raw[name], from_env
+            )
+        elif env_name in os.environ:
             values[name] = _coerce(
                 f"environment variable {env_name}",
                 name,
@@ -204,7 +258,23 @@ def _build(cls: type, where: str, raw: Mapping[str, Any], env_prefix: str, **fix
     return replace(default, **values)
 
 
+def _validate_routing(routing: RoutingConfig, where: str) -> None:
+    for key in ("http_port", "https_port"):
+        if not 1 <= getattr(routing, key) <= 65535:
+            raise ConfigError(f"{where} [routing]: key '{key}' expects a port number (1-65535)")
+    if routing.http_port == routing.https_port:
+        raise ConfigError(f"{where} [routing]: keys 'http_port' and 'https_port' must differ")
+    if routing.bind_address:
+        try:
+            ipaddress.ip_address(routing.bind_address)
+        except ValueError:
+            raise ConfigError(
+                f"{where} [routing]: key 'bind_address' expects an IP address, got {routing.bind_address!r}"
+            ) from None
+
+
 def _validate(cfg: Config, where: str) -> None:
+    _validate_routing(cfg.routing, where)
     if cfg.routing.mode not in ("port", "traefik"):
         raise ConfigError(
             f'{where} [routing]: key \'mode\' expects "port" or "traefik", '
@@ -214,6 +284,23 @@ def _validate(cfg: Config, where: str) -> None:
         raise ConfigError(f"{where} [routing]: key 'acme_email' is required when mode = \"traefik\"")
     if cfg.storage.overlay_threshold_mb < 0:
         raise ConfigError(f"{where} [storage]: key 'overlay_threshold_mb' expects a number >= 0")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", cfg.database.user):
+        raise ConfigError(
+            f"{where} [database]: key 'user' expects a PostgreSQL role name of letters, digits "
+            f"and '_', got {cfg.database.user!r}"
+        )
+    check_allowed_hosts(cfg.server.allowed_hosts, where)
+    for key in ("import_max_mb", "import_timeout", "max_concurrent_per_team"):
+        if getattr(cfg.limits, key) < 1:
+            raise ConfigError(f"{where} [limits]: key '{key}' expects a number >= 1")
+    for key in ("container_memory_mb", "container_cpus", "container_pids"):
+        if getattr(cfg.limits, key) < 0:
+            raise ConfigError(f"{where} [limits]: key '{key}' expects a number >= 0 (0: unlimited)")
+    for team in cfg.teams.values():
+        if team.max_environments < 0:
+            raise ConfigError(f"{where} [team.{team.id}]: key 'max_environments' expects a number >= 0")
+    if cfg.routing.mode == "port":
+        _check_port_ranges(cfg, where)
     tokens = [t.auth_token for t in cfg.teams.values() if t.auth_token]
     if len(tokens) != len(set(tokens)):
         raise ConfigError(f"{where}: two teams share the same auth_token")
@@ -222,6 +309,42 @@ def _validate(cfg: Config, where: str) -> None:
             f"{where} [server]: key 'name_prefix' expects lowercase letters, digits "
             f"and '-', got {cfg.server.name_prefix!r}"
         )
+
+
+def _check_port_ranges(cfg: Config, where: str) -> None:
+    """Refuse two teams whose port ranges overlap: one could take the other's ports."""
+    teams = sorted(cfg.teams.values(), key=lambda t: t.port_range)
+    for a, b in itertools.pairwise(teams):
+        if b.port_range[0] < a.port_range[1]:
+            raise ConfigError(
+                f"{where}: the port_range of [team.{a.id}] {list(a.port_range)} and of "
+                f"[team.{b.id}] {list(b.port_range)} overlap; give each team its own range"
+            )
+
+
+PORT_BLOCK = 100
+"""Ports of a team without ``port_range``: the first free block of 100 from 50000 on."""
+
+
+def _default_port_ranges(
+    teams: dict[str, TeamConfig], explicit: set[str], where: str
+) -> dict[str, TeamConfig]:
+    """Give each team without an explicit ``port_range`` its own block, in the file's order,
+    skipping the blocks that overlap an explicit range (so that adding a team at the end keeps
+    the ranges of the others)."""
+    taken = [teams[t].port_range for t in explicit]
+    start = TeamConfig(id="_").port_range[0]
+    out = dict(teams)
+    for team_id, team in teams.items():
+        if team_id in explicit:
+            continue
+        while any(start < end and begin < start + PORT_BLOCK for begin, end in taken):
+            start += PORT_BLOCK
+        if start + PORT_BLOCK > 65536:
+            raise ConfigError(f"{where} [team.{team_id}]: no free default port range left; set port_range")
+        out[team_id] = replace(team, port_range=(start, start + PORT_BLOCK))
+        taken.append((start, start + PORT_BLOCK))
+    return out
 
 
 def parse(raw: Mapping[str, Any], where: str = "oduflow.toml", path: Path | None = None) -> Config:
@@ -262,6 +385,13 @@ def parse(raw: Mapping[str, Any], where: str = "oduflow.toml", path: Path | None
             f"ODUFLOW_TEAM_{str(team_id).upper()}",
             id=str(team_id),
         )
+    explicit = {
+        t
+        for t in teams
+        if "port_range" in (raw_teams or {}).get(t, {})
+        or f"ODUFLOW_TEAM_{t.upper()}_PORT_RANGE" in os.environ
+    }
+    teams = _default_port_ranges(teams, explicit, where)
     cfg = Config(teams=teams, path=path, **sections)
     _validate(cfg, where)
     return cfg

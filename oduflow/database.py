@@ -36,9 +36,25 @@ def new_password() -> str:
 @dataclass(frozen=True)
 class DbEndpoint:
     host: str
+    """The directory of the server's Unix socket (bind-mounted from the database container)."""
     port: int
     user: str
     password: str
+
+    @property
+    def where(self) -> str:
+        """The server as error messages name it."""
+        return (
+            f"{self.host}/.s.PGSQL.{self.port}" if self.host.startswith("/") else f"{self.host}:{self.port}"
+        )
+
+
+class PasswordRejectedError(PrerequisiteNotMetError):
+    """The server answered, and refused the superuser's password."""
+
+
+def _password_rejected(exc: psycopg.Error) -> bool:
+    return exc.sqlstate == "28P01" or "password authentication failed" in str(exc)
 
 
 class Database:
@@ -69,7 +85,7 @@ class Database:
             )
         except psycopg.OperationalError as exc:
             raise PrerequisiteNotMetError(
-                f"cannot connect to PostgreSQL at {self.ep.host}:{self.ep.port} database "
+                f"cannot connect to PostgreSQL at {self.ep.where} database "
                 f"'{dbname}': {str(exc).strip()} (did 'oduflow init' run?)"
             ) from None
         try:
@@ -78,6 +94,12 @@ class Database:
             conn.close()
 
     def wait_ready(self, timeout: float = 60) -> None:
+        """Wait until the real server (not the image's init-time one) takes the superuser.
+
+        The official image first runs a temporary server on the socket only (``listen_addresses``
+        empty) while it initialises a new volume, then restarts: that one does not count.
+        ``PasswordRejectedError`` at once when the server refuses the password.
+        """
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
@@ -91,9 +113,15 @@ class Database:
                     connect_timeout=3,
                     options=SAFE_SEARCH_PATH,
                 ) as conn:
-                    conn.execute("SELECT 1")
-                    return
+                    row = conn.execute("SELECT pg_catalog.current_setting('listen_addresses')").fetchone()
+                    if row and row[0]:
+                        return
+                    last = "the image's initialisation server is still running"
             except psycopg.Error as exc:
+                if _password_rejected(exc):
+                    raise PasswordRejectedError(
+                        f"PostgreSQL at {self.ep.where} refuses the password of '{self.ep.user}'"
+                    ) from None
                 last = str(exc).strip()
             time.sleep(0.5)
         raise PrerequisiteNotMetError(f"PostgreSQL did not accept connections within {timeout:.0f} s: {last}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import socket
 import tarfile
 import threading
 import time
@@ -19,12 +20,15 @@ import docker
 import docker.errors
 from docker import DockerClient
 from docker.models.containers import Container
+from docker.utils.socket import STDERR, frames_iter
 
+from oduflow import images
 from oduflow.errors import (
     ExternalCommandError,
     NotFoundError,
     OduflowError,
     PrerequisiteNotMetError,
+    ValidationError,
 )
 
 MAX_OUTPUT = 2_000_000
@@ -84,8 +88,11 @@ def remove_container(client: DockerClient, name: str, timeout: int = 10) -> bool
     return True
 
 
-def image_user(client: DockerClient, image: str, name: str, labels: dict[str, str]) -> tuple[int, int]:
-    """UID and GID the image runs as (``id -u``/``id -g`` in a throw-away container ``name``)."""
+def image_user(
+    client: DockerClient, image: str, name: str, labels: dict[str, str], **create: Any
+) -> tuple[int, int]:
+    """UID and GID the image runs as (``id -u``/``id -g`` in a throw-away container ``name``;
+    ``create``: more ``containers.create`` arguments, e.g. confinement)."""
     res = run_to_completion(
         client,
         image,
@@ -95,6 +102,7 @@ def image_user(client: DockerClient, image: str, name: str, labels: dict[str, st
         entrypoint=["sh", "-c", "id -u; id -g"],
         stderr=False,
         network_disabled=True,
+        **create,
     )
     ids = res.logs.split()
     if res.exit_code != 0 or len(ids) != 2 or not all(x.isdigit() for x in ids):
@@ -166,7 +174,7 @@ def exec_in(
             stdout=True,
             stderr=True,
         )["Id"]
-        stream = api.exec_start(exec_id, stream=True, demux=True)
+        sock = api.exec_start(exec_id, socket=True)
     except docker.errors.APIError as exc:
         raise OduflowError(f"cannot run a command in {container.name}: {exc.explanation}") from None
     out, err = _Bounded(max_output), _Bounded(max_output)
@@ -174,11 +182,8 @@ def exec_in(
 
     def pump() -> None:
         try:
-            for o, e in stream:
-                if o:
-                    out.add(o)
-                if e:
-                    err.add(e)
+            for stream_id, data in frames_iter(sock, tty=False):
+                (err if stream_id == STDERR else out).add(data)
         except Exception:  # noqa: BLE001 - connection closed on timeout
             pass
         finally:
@@ -186,6 +191,8 @@ def exec_in(
 
     threading.Thread(target=pump, daemon=True).start()
     finished = done.wait(timeout + 15)
+    # a process left in the background keeps the output open: the socket is closed, not waited for
+    _close_socket(sock)
     code = -1
     deadline = time.monotonic() + 5
     while finished and time.monotonic() < deadline:
@@ -198,6 +205,15 @@ def exec_in(
     if timed_out and code == -1:
         code = 124
     return ExecResult(code, out.text(), err.text(), timed_out, out.truncated or err.truncated)
+
+
+def _close_socket(sock: Any) -> None:
+    """Shut down a raw engine socket (``exec_start(socket=True)``): a reader blocked on it returns."""
+    raw = getattr(sock, "_sock", sock)
+    with suppress(OSError):
+        raw.shutdown(socket.SHUT_RDWR)
+    with suppress(OSError):
+        sock.close()
 
 
 def put_file(
@@ -245,13 +261,14 @@ def discard(container: Container) -> None:
         container.remove(v=True, force=True)
 
 
-@contextmanager
-def throwaway(
+def create_container(
     client: DockerClient, image: str, *, name: str, labels: Mapping[str, str], **create: Any
-) -> Iterator[Container]:
-    """A created (not started) container that is removed with its volumes when the block ends.
+) -> Container:
+    """``containers.create`` for every container Oduflow makes (not started).
 
-    ``create`` holds more ``containers.create`` arguments (command, volumes, user, ...).
+    A container whose image brought labels of Oduflow's or Traefik's namespace along is removed
+    at once (``ValidationError``): it carries exactly the reserved labels given here
+    (:mod:`oduflow.images`). ``create`` holds more ``containers.create`` arguments.
     """
     try:
         container = client.containers.create(image, name=name, labels=dict(labels), **create)
@@ -261,6 +278,23 @@ def throwaway(
         raise ExternalCommandError(
             f"cannot create container {name}", command="docker create", output=str(exc.explanation)
         ) from None
+    try:
+        images.check_container(container, labels)
+    except ValidationError:
+        discard(container)
+        raise
+    return container
+
+
+@contextmanager
+def throwaway(
+    client: DockerClient, image: str, *, name: str, labels: Mapping[str, str], **create: Any
+) -> Iterator[Container]:
+    """A created (not started) container that is removed with its volumes when the block ends.
+
+    ``create`` holds more ``containers.create`` arguments (command, volumes, user, ...).
+    """
+    container = create_container(client, image, name=name, labels=labels, **create)
     try:
         yield container
     finally:
@@ -279,6 +313,10 @@ def wait_exit(container: Container, timeout: int) -> tuple[int, bool]:
         return 124, True
 
 
+LOG_READ_TIMEOUT = 60
+"""Seconds one read of a container's logs may take (a huge log is cut, its end kept)."""
+
+
 def read_logs(
     container: Container,
     *,
@@ -286,14 +324,27 @@ def read_logs(
     stdout: bool = True,
     stderr: bool = True,
     max_output: int = MAX_OUTPUT,
+    timeout: float = LOG_READ_TIMEOUT,
 ) -> tuple[str, bool]:
-    """(text, truncated) of a container's logs: the last ``tail`` lines, at most ``max_output`` bytes."""
+    """(text, truncated) of a container's logs: the last ``tail`` lines, at most ``max_output`` bytes.
+
+    Memory stays bounded whatever the container printed (even one endless line); reading
+    stops after ``timeout`` seconds, with what was read so far.
+    """
     buf = _Bounded(max_output)
+    deadline = time.monotonic() + timeout
     chunks = container.logs(
         stdout=stdout, stderr=stderr, stream=True, follow=False, tail="all" if tail is None else tail
     )
-    for chunk in chunks:
-        buf.add(chunk)
+    try:
+        for chunk in chunks:
+            buf.add(chunk)
+            if time.monotonic() > deadline:
+                buf.truncated = True
+                break
+    finally:
+        with suppress(Exception):
+            chunks.close()
     return buf.text(), buf.truncated
 
 
@@ -348,12 +399,7 @@ def start_service(
     (``containers.run(detach=True)`` would leave a created container behind.) It is removed
     later by :func:`remove_container`, which takes its anonymous volumes too.
     """
-    try:
-        container = client.containers.create(image, name=name, labels=dict(labels), **create)
-    except docker.errors.APIError as exc:
-        raise ExternalCommandError(
-            f"cannot create container {name}", command="docker create", output=str(exc.explanation)
-        ) from None
+    container = create_container(client, image, name=name, labels=labels, **create)
     try:
         container.start()
     except docker.errors.APIError as exc:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import shutil
 import stat
 import subprocess
 from pathlib import Path
+
+log = logging.getLogger("oduflow.fsutil")
 
 
 def chown_tree(path: Path, uid: int, gid: int, *, recursive: bool = True) -> None:
@@ -41,17 +44,28 @@ def dir_size(path: Path) -> int:
     return total
 
 
+_DEAD_MOUNT = (errno.ENOTCONN, errno.ECONNABORTED, errno.EIO)
+
+
 def mount_state(path: Path) -> str:
-    """``mounted``, ``stale`` (FUSE daemon gone), or ``unmounted``."""
+    """``mounted``, ``stale`` (FUSE daemon gone), or ``unmounted``.
+
+    A ``stat`` of a mount whose daemon died may still succeed (the kernel answers it from the
+    attribute cache), so a mounted directory is also opened: that request reaches the daemon.
+    """
     try:
         os.stat(path)
+        if not os.path.ismount(path):
+            return "unmounted"
+        with os.scandir(path):
+            pass
     except OSError as exc:
-        if exc.errno in (errno.ENOTCONN, errno.EIO):
+        if exc.errno in _DEAD_MOUNT:
             return "stale"
         if exc.errno == errno.ENOENT:
             return "unmounted"
         raise
-    return "mounted" if os.path.ismount(path) else "unmounted"
+    return "mounted"
 
 
 def unmount(path: Path) -> None:
@@ -176,3 +190,143 @@ def read_folder_nofollow(
         return [(name, _read_at(dir_fd, name, max_bytes)) for name in names]
     finally:
         os.close(dir_fd)
+
+
+# --- files Oduflow writes for containers and copies of container-written trees ----------------
+def write_private(path: Path, text: str, uid: int, gid: int) -> None:
+    """Write ``path`` (never through a link) mode 0600, owned by ``uid:gid`` when we may chown.
+
+    For files with secrets a container reads, such as ``odoo.conf``: the image user owns it.
+    Without the right to chown (not root) the file stays ours and is made 0644 so that the
+    container user can read it; the team directory (0700) still hides it from the host's users.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        try:
+            os.fchown(fd, uid, gid)
+        except PermissionError:
+            os.fchmod(fd, 0o644)
+        with os.fdopen(os.dup(fd), "w", encoding="utf-8") as fh:
+            fh.write(text)
+    finally:
+        os.close(fd)
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a directory of mode 0700 (created, or tightened when it is ours)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(path)
+    if stat.S_IMODE(info.st_mode) != 0o700 and info.st_uid == os.geteuid():
+        os.chmod(path, 0o700, follow_symlinks=False)
+    return path
+
+
+_COPY_CHUNK = 1 << 20
+
+
+def copy_tree(src: Path, dest: Path) -> list[str]:
+    """Copy the tree ``src`` to the new directory ``dest``; the paths it left out.
+
+    For trees a container writes (filestores): only directories, regular files and symlinks
+    (copied as links, never followed) are copied. Device nodes, FIFOs and sockets are never
+    opened and are left out; so is an entry swapped for another kind while the copy runs.
+    Every entry is opened relative to its parent's descriptor without following links, so a
+    directory replaced by a link during the copy is not followed out of ``src``. Modes keep
+    their permission bits only (no setuid, setgid or sticky bit).
+    """
+    skipped: list[str] = []
+    src_fd = os.open(src, _NOFOLLOW_DIR)
+    try:
+        info = os.fstat(src_fd)
+        os.mkdir(dest, 0o700)
+        dest_fd = os.open(dest, _NOFOLLOW_DIR)
+        try:
+            _copy_dir(src_fd, dest_fd, "", skipped)
+            _copy_meta(dest_fd, info)
+        finally:
+            os.close(dest_fd)
+    finally:
+        os.close(src_fd)
+    return skipped
+
+
+def copy_filestore(src: Path, dest: Path) -> None:
+    """:func:`copy_tree` of a filestore, logging what it left out (devices, FIFOs, sockets)."""
+    skipped = copy_tree(src, dest)
+    if skipped:
+        shown = ", ".join(skipped[:20])
+        log.warning("copy of %s left out %d special file(s): %s", src, len(skipped), shown)
+
+
+def _copy_meta(fd: int, info: os.stat_result) -> None:
+    os.fchmod(fd, stat.S_IMODE(info.st_mode) & 0o777)
+    os.utime(fd, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def _copy_dir(src_fd: int, dest_fd: int, rel: str, skipped: list[str]) -> None:
+    with os.scandir(src_fd) as entries:
+        names = [e.name for e in entries]
+    for name in names:
+        path = f"{rel}/{name}" if rel else name
+        try:
+            info = os.stat(name, dir_fd=src_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # removed while we copy
+        if stat.S_ISDIR(info.st_mode):
+            _copy_subdir(src_fd, dest_fd, name, path, skipped)
+        elif stat.S_ISLNK(info.st_mode):
+            os.symlink(os.readlink(name, dir_fd=src_fd), name, dir_fd=dest_fd)
+        elif stat.S_ISREG(info.st_mode):
+            _copy_file(src_fd, dest_fd, name, path, skipped)
+        else:
+            skipped.append(path)
+
+
+def _copy_subdir(src_fd: int, dest_fd: int, name: str, path: str, skipped: list[str]) -> None:
+    try:
+        sub = os.open(name, _NOFOLLOW_DIR, dir_fd=src_fd)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+            raise
+        skipped.append(path)  # swapped for a link or a file since it was listed
+        return
+    try:
+        info = os.fstat(sub)
+        os.mkdir(name, 0o700, dir_fd=dest_fd)
+        out = os.open(name, _NOFOLLOW_DIR, dir_fd=dest_fd)
+        try:
+            _copy_dir(sub, out, path, skipped)
+            _copy_meta(out, info)
+        finally:
+            os.close(out)
+    finally:
+        os.close(sub)
+
+
+def _copy_file(src_fd: int, dest_fd: int, name: str, path: str, skipped: list[str]) -> None:
+    try:
+        fd = os.open(name, _NOFOLLOW_FILE | os.O_NOCTTY, dir_fd=src_fd)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOENT, errno.ENXIO):
+            raise
+        skipped.append(path)
+        return
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # swapped for a FIFO or a device since it was listed
+            skipped.append(path)
+            return
+        out = os.open(
+            name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dest_fd
+        )
+        try:
+            while chunk := os.read(fd, _COPY_CHUNK):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(out, view) :]
+            _copy_meta(out, info)
+        finally:
+            os.close(out)
+    finally:
+        os.close(fd)

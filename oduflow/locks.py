@@ -3,7 +3,8 @@
 Locks are ``flock`` locks on files under ``{data_dir}/locks/``, so they hold across
 threads of the server and across processes (the server and ``oduflow call``).
 A second operation on a held scope fails at once with :class:`BusyError`, which
-names the operation holding the lock and since when.
+names the operation holding the lock and since when. :meth:`LockManager.slot` hands out
+one of N slots the same way (a team's concurrent operations).
 """
 
 from __future__ import annotations
@@ -87,6 +88,49 @@ class LockManager:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+    @contextmanager
+    def slot(self, group: str, limit: int, operation: str, *, holder: str) -> Iterator[None]:
+        """Hold one of ``limit`` slots of ``group`` for ``operation`` or raise :class:`BusyError` at once.
+
+        ``holder`` names the group in the message (``team '1'``). Slots are lock files too, so
+        they count the operations of every process (server and ``oduflow call``) and a process
+        that dies gives its slot back.
+        """
+        root = self.root / "slots"
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        base = f"{slugify(group)[:40]}-{digest(group)}"
+        running = []
+        for index in range(max(1, limit)):
+            path = root / f"{base}-{index}.lock"
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                running.append(self._holder_operation(path))
+                continue
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps({"operation": operation, "since": time.time()}).encode(), 0)
+                yield
+                return
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+        ops = ", ".join(sorted(op for op in running if op)) or "other operations"
+        raise BusyError(
+            f"{holder} already runs {len(running)} operation(s) ({ops}), the most it may run at "
+            "once. Wait for one to finish and retry."
+        )
+
+    @staticmethod
+    def _holder_operation(path: Path) -> str:
+        try:
+            return str(json.loads(path.read_text() or "{}").get("operation", ""))
+        except (OSError, ValueError):
+            return ""
 
     @staticmethod
     def _busy_message(path: Path, scope: LockScope, shared: bool = False) -> str:

@@ -4,6 +4,13 @@ Every resource name of an instance comes from here, so that an instance with ano
 ``[server].name_prefix`` (the test suite's) never touches resources it did not create.
 PostgreSQL truncates identifiers at 63 bytes: long names end in a digest of the full
 name, so two names can never collide after truncation.
+
+Every name is injective: its parts are joined by separators that none of the parts can
+contain (team ids are ``[A-Za-z0-9-]``, slugs ``[a-z0-9-]``, template names ``[a-z0-9_-]``,
+the prefix ``[a-z][a-z0-9-]``), so that team ``a`` with branch ``b-x`` and team ``a-b`` with
+branch ``x``, or template ``x__build`` and the build database of template ``x``, never share a
+resource. Containers read ``{prefix}_{team}_{kind}.{name}``; database names of kinds that
+older versions did not have start with ``oduflow.`` (``.`` appears in no part).
 """
 
 from __future__ import annotations
@@ -70,12 +77,17 @@ def digest(text: str, length: int = 8) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
-def fit(name: str, limit: int = PG_MAX_IDENT) -> str:
-    """Shorten ``name`` to ``limit`` bytes, keeping it unique with a digest of the full name."""
+def fit(name: str, limit: int = PG_MAX_IDENT, *, mark: str = "_") -> str:
+    """Shorten ``name`` to ``limit`` bytes, keeping it unique with a digest of the full name.
+
+    ``mark`` starts the digest. With ``"."`` (a character no part of a name holds) a shortened
+    name can never equal a short one; ``"_"`` is what older versions used (names that keep it
+    stay as they were: their parts cannot end in ``_<digest>``).
+    """
     if len(name.encode()) <= limit:
         return name
-    tail = "_" + digest(name, 10)
-    return name.encode()[: limit - len(tail)].decode(errors="ignore").rstrip("_-") + tail
+    tail = mark + digest(name, 10 if mark == "_" else 20)
+    return name.encode()[: limit - len(tail)].decode(errors="ignore").rstrip("_-.") + tail
 
 
 def branch_slug(branch: str) -> str:
@@ -134,15 +146,33 @@ class Names:
         return {"label": labels}
 
     # --- per environment ---------------------------------------------------------
+    def _container(self, team: str, kind: str, name: str) -> str:
+        # neither the prefix nor a team id holds "_", no kind holds ".": the parts are recoverable
+        return f"{self.prefix}_{team}_{kind}.{name}"
+
     def env_container(self, team: str, slug: str) -> str:
-        return f"{self.prefix}-{team}-{slug}-odoo"
+        return self._container(team, "env", slug)
 
     def template_container(self, team: str, template: str) -> str:
-        return f"{self.prefix}-{team}-template-{template}-odoo"
+        """The template editor's container (``template_up``)."""
+        return self._container(team, "template", template)
 
     def job_container(self, team: str, purpose: str) -> str:
         """A one-off container: unique per call, since jobs of parallel operations overlap."""
-        return f"{self.prefix}-{team}-job-{purpose}-{secrets.token_hex(4)}"
+        return self._container(team, "job", f"{purpose}.{secrets.token_hex(4)}")
+
+    def legacy_env_container(self, team: str, slug: str) -> str:
+        """The container name of environments made by earlier versions (not injective:
+        use it only together with the container's ``oduflow.team``/``oduflow.env`` labels)."""
+        return f"{self.prefix}-{team}-{slug}-odoo"
+
+    def legacy_template_container(self, team: str, template: str) -> str:
+        """The editor's container name of older versions (see :meth:`legacy_env_container`)."""
+        return f"{self.prefix}-{team}-template-{template}-odoo"
+
+    def router(self, team: str, slug: str) -> str:
+        """Traefik router and service name (``.`` is Traefik's label separator: not used)."""
+        return f"{self.prefix}_{team}_{slug}"
 
     def deps_image(self, key: str) -> str:
         return f"{self.prefix}-deps:{key}"
@@ -159,7 +189,27 @@ class Names:
         return fit(f"oduflow_t_{team}")
 
     def template_db(self, team: str, template: str) -> str:
-        return fit(f"oduflow_template_{team}_{template}")
+        return fit(f"oduflow_template_{team}_{template}", mark=".")
+
+    def template_build_db(self, team: str, template: str) -> str:
+        """Where a new version of template ``template`` is built before it is swapped in."""
+        return fit(f"{BUILD_DB}{team}_{template}", mark=".")
+
+    def template_old_db(self, team: str, template: str) -> str:
+        """Where the previous version of ``template`` waits while the new one is swapped in."""
+        return fit(f"{OLD_DB}{team}_{template}", mark=".")
+
+    def template_of_work_db(self, team: str, name: str) -> str | None:
+        """The template whose build or old database ``name`` is (None: not one, or too long to say)."""
+        for start, make in ((BUILD_DB, self.template_build_db), (OLD_DB, self.template_old_db)):
+            template = name.removeprefix(f"{start}{team}_")
+            if template != name and _NAME_RE.fullmatch(template) and make(team, template) == name:
+                return template
+        return None
+
+
+BUILD_DB = "oduflow.build_"
+OLD_DB = "oduflow.old_"
 
 
 def under(root: Path, *parts: str) -> Path:

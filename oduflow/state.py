@@ -7,7 +7,9 @@ reconciled against Docker at start and by ``oduflow cleanup``.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -16,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from oduflow.errors import ConflictError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS environments (
@@ -47,6 +51,21 @@ CREATE TABLE IF NOT EXISTS kv (
 """
 
 
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _private_files(path: Path) -> None:
+    """Make ``path`` (created empty if missing) and its SQLite side files mode 0600.
+
+    SQLite creates ``-wal``/``-shm``/``-journal`` with the mode of the database file, so a
+    database that is 0600 before the first connection keeps every side file private too.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+    for name in (path.name, *(path.name + s for s in SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path.parent / name, 0o600, follow_symlinks=False)
+
+
 @dataclass(frozen=True)
 class EnvRecord:
     """An environment as the store knows it; ``params`` recreate it."""
@@ -69,13 +88,14 @@ class StateStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        _private_files(path)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._conn.executescript(SCHEMA)
-        path.chmod(0o600)
+        _private_files(path)
 
     def close(self) -> None:
         with self._lock:
@@ -106,8 +126,17 @@ class StateStore:
             params=json.loads(row["params"]),
         )
 
-    def add_env(self, rec: EnvRecord) -> None:
+    def add_env(self, rec: EnvRecord, *, limit: int = 0) -> None:
+        """Insert ``rec``; :class:`ConflictError` when its team has ``limit`` environments already
+        (counted in the same transaction, so parallel creations cannot pass it; 0: no limit)."""
         with self.tx() as c:
+            if limit > 0:
+                (count,) = c.execute("SELECT count(*) FROM environments WHERE team=?", (rec.team,)).fetchone()
+                if count >= limit:
+                    raise ConflictError(
+                        f"team {rec.team} has {count} environments, its limit ([team.{rec.team}] "
+                        f"max_environments = {limit}): delete one before creating another"
+                    )
             c.execute(
                 "INSERT INTO environments VALUES (?,?,?,?,?,?,?)",
                 (

@@ -1,7 +1,8 @@
 """``create_environment``: a git branch becomes a running Odoo, all or nothing.
 
-Steps (each undone in reverse order when a later one fails): reserve the name, clone
-the repository, prepare the image (dependencies), route (port), database role and
+First the image is pulled when missing and refused when it brings reserved labels along
+(:mod:`oduflow.images`). Steps (each undone in reverse order when a later one fails): reserve
+the name, clone the repository, prepare the image (dependencies), route (port), database role and
 database (clone of the template, or empty + ``-i base``), filestore (storage backend),
 ``odoo.conf``, sanitisation, then one container start and the readiness check.
 """
@@ -13,7 +14,7 @@ import functools
 import shutil
 from typing import Any
 
-from oduflow import docker_api, git
+from oduflow import docker_api, git, images
 from oduflow.app import App
 from oduflow.config import TeamConfig
 from oduflow.contracts import Progress, SanitizeContext, no_progress
@@ -24,7 +25,7 @@ from oduflow.errors import (
     NotFoundError,
     ValidationError,
 )
-from oduflow.fsutil import chown_tree, rmtree
+from oduflow.fsutil import chown_tree, rmtree, write_private
 from oduflow.locks import LockScope
 from oduflow.naming import NO_TEMPLATE, branch_slug, validate_branch, validate_template_name
 from oduflow.rollback import Steps
@@ -84,11 +85,16 @@ def create_environment(
             f"branch '{branch_name}' maps to the same name as existing branch "
             f"'{other.branch}' ({slug}); delete that environment or use another name"
         )
+    check_quota(app, team)
     client = app.docker()
     template, repo_url, odoo_image, storage_name = resolve_inputs(
         app, team, template_name, repo_url, odoo_image
     )
-    git.check_repo_url(repo_url, allow_local=app.config.server.allow_local_repos)
+    access = git.team_access(app, team)
+    git.check_repo_url(repo_url, access.policy)
+    progress(f"checking image {odoo_image}")
+    docker_api.ensure_image(client, odoo_image)
+    images.check_image(client, odoo_image)  # before anything is made: its labels reach every container
     storage = app.hooks.storage(storage_name)
     db: Database = app.db()
     paths = env_paths(app, team, slug)
@@ -117,19 +123,16 @@ def create_environment(
                 slug=slug,
                 status="creating",
                 params={"template": template, "repo_url": clean_url, "odoo_image": odoo_image},
-            )
+            ),
+            limit=team.max_environments,
         )
         steps.undo(lambda: app.store.remove_env(team.id, branch_name))
 
         steps.begin("clone repository")
         paths.workspace.mkdir(parents=True)
         steps.undo(lambda: rmtree(paths.workspace))
-        cred_file = app.team_dir(team.id) / ".git-credentials"
-        created_branch = git.clone_branch(repo_url, branch_name, paths.repo, git.credential_env(cred_file))
-        if clean_url != repo_url:
-            # the checkout is visible inside the container: keep credentials out of .git/config
-            git.store_credentials(cred_file, repo_url)
-            git.run_git(["remote", "set-url", "origin", clean_url], env=git.workspace_env(paths.repo))
+        # git sees the clean URL only; the URL's credentials go to the team's store (0600)
+        created_branch = git.clone_branch(repo_url, branch_name, paths.repo, access)
 
         steps.begin(f"prepare image {odoo_image}")
         docker_api.ensure_image(client, odoo_image)
@@ -149,7 +152,10 @@ def create_environment(
             db.create_empty(db_name, owner=role)
         else:
             steps.begin(f"clone database from template '{template}'")
-            if not dbpool.take(app, team, template, db_name):
+            if dbpool.take(app, team, template, db_name):
+                # a failure drops the database: the spare is used up, so the pool is refilled
+                steps.undo(lambda: dbpool.refill_later(app, team, template))
+            else:
                 db.clone(db_name, names.template_db(team.id, template))
         steps.undo(lambda: db.drop(db_name))
         db.hand_over(db_name, role)
@@ -167,8 +173,7 @@ def create_environment(
         conf = runtime.OdooConf(
             db_host=names.db_container, db_user=role, db_password=password, db_name=db_name
         )
-        paths.conf.write_text(runtime.render_conf(text, conf))
-        paths.conf.chmod(0o644)
+        write_private(paths.conf, runtime.render_conf(text, conf), uid, gid)
 
         spec = runtime.OdooContainerSpec(
             name=container_name,
@@ -201,7 +206,7 @@ def create_environment(
             )
 
         steps.begin("start Odoo")
-        container = runtime.create_container(app, spec)
+        container = runtime.create_container(app, spec, restart=runtime.docker_restarts(storage))
         steps.undo(lambda: docker_api.remove_container(client, container_name))
         container.start()
 
@@ -243,6 +248,17 @@ def create_environment(
         "container": container_name,
         "status": "running",
     }
+
+
+def check_quota(app: App, team: TeamConfig) -> None:
+    """:class:`ConflictError` when the team has ``max_environments`` environments already."""
+    limit = team.max_environments
+    count = len(app.store.list_envs(team.id))
+    if limit > 0 and count >= limit:
+        raise ConflictError(
+            f"team {team.id} has {count} environments, its limit ([team.{team.id}] "
+            f"max_environments = {limit}): delete one before creating another"
+        )
 
 
 def _job_spec(
@@ -347,6 +363,8 @@ def recreate_environment(
 
     env = get_env(app, team, branch_name)
     p = env.params
+    docker_api.ensure_image(app.docker(), p.odoo_image)
+    images.check_image(app.docker(), p.odoo_image)  # refused before the environment is deleted
     delete_environment(app, team, env.branch, progress)
     return create_environment(
         app, team, env.branch, p.template, p.repo_url, p.odoo_image, p.sanitize, progress

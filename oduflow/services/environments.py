@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from docker.models.containers import Container
 
-from oduflow import docker_api
+from oduflow import docker_api, images
 from oduflow.app import App
 from oduflow.config import TeamConfig
 from oduflow.contracts import Progress, Route, no_progress
@@ -17,24 +18,33 @@ from oduflow.services.envmodel import Env, get_env, route_request
 from oduflow.state import EnvRecord
 
 
-def container_states(app: App, team: TeamConfig) -> dict[str, str]:
-    """Container name -> Docker status for the team's environment containers."""
+def container_states(app: App, team: TeamConfig) -> dict[str, tuple[str, str]]:
+    """Slug -> (container name, Docker status) of the team's environment containers.
+
+    Found by their labels; a container counts only under its environment's current name or
+    the name earlier versions gave it (see :func:`envmodel.container_name`).
+    """
     client = app.docker()
-    return {
-        c.name: c.status
-        for c in client.containers.list(all=True, filters=app.names.instance_filter(role="env", team=team.id))
-    }
+    states: dict[str, tuple[str, str]] = {}
+    for c in client.containers.list(all=True, filters=app.names.instance_filter(role="env", team=team.id)):
+        slug = c.labels.get("oduflow.env", "")
+        current = app.names.env_container(team.id, slug)
+        if c.name == current or (
+            c.name == app.names.legacy_env_container(team.id, slug) and slug not in states
+        ):
+            states[slug] = (c.name, c.status)
+    return states
 
 
-def summarize(app: App, rec: EnvRecord, states: dict[str, str] | None) -> dict[str, Any]:
+def summarize(app: App, rec: EnvRecord, states: dict[str, tuple[str, str]] | None) -> dict[str, Any]:
     p = rec.params
-    name = app.names.env_container(rec.team, rec.slug)
+    name, state = (states or {}).get(rec.slug, (app.names.env_container(rec.team, rec.slug), "missing"))
     if states is None:
         status = "unknown"
     elif rec.status != "ready":
         status = rec.status
     else:
-        status = states.get(name, "missing")
+        status = state
     return {
         "branch": rec.branch,
         "status": status,
@@ -51,7 +61,7 @@ def list_environments(app: App, team: TeamConfig) -> list[dict[str, Any]]:
     """The team's environments with status, URL, image, template and repository."""
     records = app.store.list_envs(team.id)
     try:
-        states: dict[str, str] | None = container_states(app, team)
+        states: dict[str, tuple[str, str]] | None = container_states(app, team)
     except OduflowError:
         states = None
     return [summarize(app, rec, states) for rec in records]
@@ -74,7 +84,18 @@ def ensure_filestore(app: App, env: Env) -> bool:
     return backend.remount(spec)
 
 
+STOPPED = "env_stopped"
+"""Store kind: environments stopped by ``stop_environment``, which the server start leaves stopped."""
+
+
+def docker_restarts(app: App, env: Env) -> bool:
+    """Whether Docker restarts the environment's container (:func:`runtime.docker_restarts`)."""
+    storage = env.params.storage
+    return not storage or runtime.docker_restarts(app.hooks.storage(storage))
+
+
 def _start(app: App, env: Env, container: Container) -> None:
+    app.store.delete(env.paths.team.id, STOPPED, env.branch)
     remounted = ensure_filestore(app, env)
     if remounted and container.status == "running":
         container.stop()  # a bind of a FUSE mount made before the remount shows nothing
@@ -99,6 +120,7 @@ def stop_environment(app: App, team: TeamConfig, branch: str) -> dict[str, Any]:
         raise ProtectedError(f"environment '{branch}' is protected: unprotect it first")
     container = _container(app, env)
     container.stop(timeout=10)
+    app.store.put(team.id, STOPPED, env.branch, True)
     return {"branch": env.branch, "status": "stopped"}
 
 
@@ -122,12 +144,14 @@ def rebuild_environment(
     p = env.params
     progress("checking dependencies")
     docker_api.ensure_image(client, p.odoo_image)
+    images.check_image(client, p.odoo_image)  # refused while the old container still runs
     run_image = runtime.dependency_image(app, p.odoo_image, env.paths.repo, progress)
     route = app.router.route(route_request(team, env.paths.slug))
     progress("recreating container")
-    docker_api.remove_container(client, env.container_name)
+    docker_api.remove_container(client, env.container_name)  # under an earlier version's name maybe
+    env = replace(env, container_name=app.names.env_container(team.id, env.paths.slug))
     spec = container_spec(app, env, run_image, route)
-    container = runtime.create_container(app, spec)
+    container = runtime.create_container(app, spec, restart=docker_restarts(app, env))
     _start(app, env, container)
     app.store.update_env(
         team.id, env.branch, params={**p.to_dict(), "run_image": run_image, "url": route.url}
@@ -192,6 +216,7 @@ def delete_environment(
         app.store.update_env(team.id, env.branch, status="delete failed")
         raise OduflowError(f"delete of '{branch}' incomplete: {'; '.join(failures)}")
     app.store.remove_env(team.id, env.branch)
+    app.store.delete(team.id, STOPPED, env.branch)
     return {"branch": env.branch, "deleted": removed}
 
 
@@ -225,7 +250,7 @@ def get_environment_info(app: App, team: TeamConfig, branch: str) -> dict[str, A
     """Everything about one environment (no secrets)."""
     env = get_env(app, team, branch)
     c = docker_api.get_container(app.docker(), env.container_name)
-    info = summarize(app, env.record, {c.name: c.status} if c else {})
+    info = summarize(app, env.record, {env.paths.slug: (c.name, c.status)} if c else {})
     info.update(env.params.public())
     info.update(
         {
@@ -242,22 +267,58 @@ def get_environment_info(app: App, team: TeamConfig, branch: str) -> dict[str, A
     return info
 
 
-def remount_all(app: App, progress: Progress = no_progress) -> list[str]:
-    """Repair the filestores of every environment (server start: mounts do not survive reboots)."""
-    repaired = []
+@dataclass
+class RestoreReport:
+    """What :func:`restore_environments` did: ``team/branch`` keys, failures with their reason."""
+
+    repaired: list[str] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def restore_environments(app: App, progress: Progress = no_progress) -> RestoreReport:
+    """Server start: repair every environment's filestore (mounts do not survive a reboot),
+    then start the containers Docker does not restart by itself (restart policy ``no``:
+    filestores that are mounts) unless ``stop_environment`` stopped them.
+
+    One environment that fails is reported and the others go on; a container whose filestore
+    could not be repaired is not started (it would serve an empty directory).
+    """
+    report = RestoreReport()
     for rec in app.store.list_envs():
-        if rec.status != "ready":
-            continue
         team = app.config.teams.get(rec.team)
-        if team is None:
+        if rec.status != "ready" or team is None:
             continue
-        env = get_env(app, team, rec.branch)
-        if not env.params.storage:
-            continue
-        if ensure_filestore(app, env):
-            c = docker_api.get_container(app.docker(), env.container_name)
-            if c is not None and c.status == "running":
-                c.restart(timeout=10)
-            repaired.append(f"{rec.team}/{rec.branch}")
-            progress(f"remounted filestore of {rec.team}/{rec.branch}")
-    return repaired
+        key = f"{rec.team}/{rec.branch}"
+        try:
+            _restore(app, get_env(app, team, rec.branch), key, report, progress)
+        except Exception as exc:  # noqa: BLE001 - one environment must not stop the others
+            report.failed[key] = str(exc) or type(exc).__name__
+            progress(f"could not restore {key}: {report.failed[key]}")
+    return report
+
+
+def _restore(app: App, env: Env, key: str, report: RestoreReport, progress: Progress) -> None:
+    if not env.params.storage:
+        return
+    container = docker_api.get_container(app.docker(), env.container_name)
+    if ensure_filestore(app, env):
+        report.repaired.append(key)
+        progress(f"remounted filestore of {key}")
+        if container is not None and container.status == "running":
+            container.restart(timeout=10)  # its bind showed the mount point, not the new mount
+    if container is None or docker_restarts(app, env):
+        return
+    policy = (container.attrs.get("HostConfig") or {}).get("RestartPolicy") or {}
+    if policy.get("Name") not in (None, "", "no"):
+        container.update(restart_policy={"Name": "no"})  # made by an earlier version
+    container.reload()
+    if container.status != "running" and app.store.get(env.paths.team.id, STOPPED, env.branch) is None:
+        container.start()
+        report.started.append(key)
+        progress(f"started {key}")
+
+
+def remount_all(app: App, progress: Progress = no_progress) -> list[str]:
+    """The filestores :func:`restore_environments` repaired (``team/branch``)."""
+    return restore_environments(app, progress).repaired

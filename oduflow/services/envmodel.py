@@ -6,10 +6,11 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from oduflow import docker_api
 from oduflow.app import App
 from oduflow.config import TeamConfig
 from oduflow.contracts import FilestoreSpec, RouteRequest
-from oduflow.errors import ConflictError, NotFoundError
+from oduflow.errors import ConflictError, NotFoundError, OduflowError
 from oduflow.naming import branch_slug, under
 from oduflow.state import EnvRecord
 
@@ -126,5 +127,31 @@ def get_env(app: App, team: TeamConfig, branch: str) -> Env:
         record=rec,
         params=params,
         paths=env_paths(app, team, rec.slug),
-        container_name=app.names.env_container(team.id, rec.slug),
+        container_name=container_name(app, team.id, rec.slug),
     )
+
+
+def owned_by(app: App, labels: dict[str, str], role: str, team_id: str, **extra: str) -> bool:
+    """Whether ``labels`` mark a container of this instance with ``role`` of ``team_id`` (and ``extra``)."""
+    wanted = app.names.labels(role, team_id, **extra)
+    return all(labels.get(k) == v for k, v in wanted.items())
+
+
+def container_name(app: App, team_id: str, slug: str) -> str:
+    """The name of the environment's container.
+
+    Environments made by earlier versions keep their container under the old, non-injective name
+    ``{prefix}-{team}-{slug}-odoo``: it is used only when no container has the current name and
+    the old one carries this team's and slug's labels (a rebuild moves it to the current name).
+    """
+    name = app.names.env_container(team_id, slug)
+    try:
+        client = app.docker()
+        if docker_api.get_container(client, name) is not None:
+            return name
+        legacy = docker_api.get_container(client, app.names.legacy_env_container(team_id, slug))
+    except OduflowError:  # Docker unreachable: the operation says so when it needs the container
+        return name
+    if legacy is not None and owned_by(app, legacy.labels, "env", team_id, env=slug):
+        return str(legacy.name)
+    return name

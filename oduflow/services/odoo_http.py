@@ -2,7 +2,9 @@
 
 The request always goes to the environment container's own address on port 8069: the caller
 gives only a path (no scheme, no host), redirects are not followed and proxies are not used,
-so the tool cannot be turned towards another host.
+so the tool cannot be turned towards another host. The exchange has an overall deadline and
+the body a size cap (:mod:`oduflow.boundedhttp`): a server that drips its answer cannot hold a
+worker for long.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from email.message import Message
+from http.client import HTTPException
 from typing import Any
 from urllib.parse import urlsplit
 
+from oduflow import boundedhttp
 from oduflow.app import App
 from oduflow.config import TeamConfig
 from oduflow.errors import ConflictError, ExternalCommandError, ValidationError
@@ -25,6 +29,7 @@ from oduflow.services.odoo_ops import running_container
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 TIMEOUT = 60
+"""Seconds the whole exchange may take (connection, request, answer), however slowly it drips."""
 MAX_BODY = 1024 * 1024
 MAX_REQUEST_BODY = 10 * 1024 * 1024
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "x-www-form-urlencoded", "csv")
@@ -33,9 +38,6 @@ _TEXT_TYPES = ("text/", "json", "xml", "javascript", "x-www-form-urlencoded", "c
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
-
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
 def parse_headers(headers: Mapping[str, Any] | str | None) -> dict[str, str]:
@@ -100,6 +102,28 @@ def _charset(content_type: str) -> str:
     return msg.get_content_charset() or "utf-8"
 
 
+def _exchange(
+    req: urllib.request.Request, deadline: boundedhttp.Deadline, what: str
+) -> tuple[Any, bytes, bool]:
+    """(response, body, truncated) of ``req``, all of it within ``deadline``."""
+    try:
+        resp = boundedhttp.opener(deadline, _NoRedirect()).open(req, timeout=TIMEOUT)
+    except urllib.error.HTTPError as exc:
+        resp = exc  # 4xx/5xx and (unfollowed) redirects are answers too
+    except (urllib.error.URLError, OSError) as exc:
+        reason = f"no answer within {TIMEOUT} s" if deadline.fired else getattr(exc, "reason", exc)
+        raise ExternalCommandError(f"no answer from the environment's Odoo: {reason}", command=what) from None
+    try:
+        raw, truncated = boundedhttp.read_capped(resp, MAX_BODY, deadline)
+    except boundedhttp.DeadlineExceeded as exc:
+        raise ExternalCommandError(f"reading the answer failed: {exc}", command=what) from None
+    except (OSError, HTTPException) as exc:
+        raise ExternalCommandError(f"reading the answer failed: {exc}", command=what) from None
+    finally:
+        resp.close()
+    return resp, raw, truncated
+
+
 def http_request_to_odoo(
     app: App,
     team: TeamConfig,
@@ -129,24 +153,9 @@ def http_request_to_odoo(
         raise ValidationError(f"path {path!r} does not stay on the environment's server")
     req = urllib.request.Request(url, data=data, headers=hdrs, method=verb)  # noqa: S310 - own container
     started = time.monotonic()
-    try:
-        resp = _OPENER.open(req, timeout=TIMEOUT)
-    except urllib.error.HTTPError as exc:
-        resp = exc  # 4xx/5xx and (unfollowed) redirects are answers too
-    except (urllib.error.URLError, OSError) as exc:
-        raise ExternalCommandError(
-            f"no answer from the environment's Odoo: {getattr(exc, 'reason', exc)}",
-            command=f"{verb} {path}",
-        ) from None
-    try:
-        raw = resp.read(MAX_BODY + 1)
-    except OSError as exc:
-        raise ExternalCommandError(f"reading the answer failed: {exc}", command=f"{verb} {path}") from None
-    finally:
-        resp.close()
+    with boundedhttp.Deadline(TIMEOUT) as deadline:
+        resp, raw, truncated = _exchange(req, deadline, f"{verb} {path}")
     elapsed = round((time.monotonic() - started) * 1000, 1)
-    truncated = len(raw) > MAX_BODY
-    raw = raw[:MAX_BODY]
     resp_headers = resp.headers
     content_type = resp_headers.get("Content-Type", "") if resp_headers is not None else ""
     result: dict[str, Any] = {

@@ -37,6 +37,8 @@ MODULE_RE = re.compile(r"[a-z0-9_]+")
 _ANY_MODULE_RE = re.compile(r"[A-Za-z0-9_]+")  # names found in a repository (pull_and_apply)
 TEST_TAGS_RE = re.compile(r"[A-Za-z0-9_.,:/*+\-\[\]]+")
 MAX_LOG_LINES = 5000
+MAX_LOG_BYTES = 1_000_000
+"""Bytes of log ``get_environment_logs`` returns at most (its end: lines can be endless)."""
 MAX_FAILURES = 50
 JOB_PORTS = (20000, 30000)
 USERS = ("odoo", "root")
@@ -274,8 +276,9 @@ def get_environment_logs(app: App, team: TeamConfig, branch: str, lines: int = 1
         raise ValidationError(f"lines must be between 1 and {MAX_LOG_LINES}")
     env = get_env(app, team, branch)
     container = environments._container(app, env)
-    text = container.logs(stdout=True, stderr=True, tail=lines).decode(errors="replace")
-    return {"branch": env.branch, "status": container.status, "lines": lines, "logs": text}
+    text, truncated = docker_api.read_logs(container, tail=lines, max_output=MAX_LOG_BYTES)
+    out = {"branch": env.branch, "status": container.status, "lines": lines, "logs": text}
+    return out | ({"truncated": True} if truncated else {})
 
 
 # --- commands ----------------------------------------------------------------------------------

@@ -3,6 +3,13 @@
 Works with the official ``odoo`` images unchanged: the configuration file is mounted at
 ``/etc/odoo/odoo.conf`` (the image's ``ODOO_RC``), the repository at ``/mnt/extra-addons``,
 the filestore at ``/var/lib/odoo/filestore/<db>``.
+
+Every container Oduflow runs from an Odoo image (environments, template editors, jobs,
+dependency builds, probes) is hardened by :func:`hardening`: only the capabilities Odoo and
+a root shell installing packages need, ``no-new-privileges`` (except where root commands are
+run with ``docker exec``), and the ``[limits]`` on memory, CPU and processes. The image's
+entrypoint is not run: it would copy ``db_password`` from ``odoo.conf`` onto Odoo's command
+line, visible in the host's ``ps`` (see :func:`entry`).
 """
 
 from __future__ import annotations
@@ -25,16 +32,75 @@ from typing import Any
 import docker.errors
 from docker.models.containers import Container
 
-from oduflow import docker_api
+from oduflow import boundedhttp, docker_api, images
 from oduflow.app import App
-from oduflow.contracts import DependencyContext, DependencyStep, Progress, no_progress
-from oduflow.errors import ExternalCommandError, PrerequisiteNotMetError, ValidationError
+from oduflow.contracts import DependencyContext, DependencyStep, Progress, StorageBackend, no_progress
+from oduflow.errors import ExternalCommandError, ValidationError
 from oduflow.fsutil import UnsafePathError, read_nofollow
 
 CONF_PATH = "/etc/odoo/odoo.conf"
 ADDONS_PATH = "/mnt/extra-addons"
 DATA_DIR = "/var/lib/odoo"
 ODOO_PORT = 8069
+
+RUN_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID")
+"""Capabilities left to Odoo containers: what ``root`` needs to install packages (``dpkg``
+chowns and writes others' files, ``apt`` drops to its ``_apt`` user) and to signal Odoo.
+Docker's defaults less ``MKNOD`` (device nodes land on host directories), ``NET_RAW``,
+``NET_BIND_SERVICE``, ``SYS_CHROOT``, ``SETFCAP``, ``SETPCAP`` and ``AUDIT_WRITE``."""
+BUILD_CAPS = (*RUN_CAPS, "SETFCAP")
+"""Dependency builds also keep ``SETFCAP``: package scripts (``setcap``) give files capabilities."""
+
+
+def hardening(app: App, *, build: bool = False, root_exec: bool = False) -> dict[str, Any]:
+    """``containers.create`` arguments that confine a container of an Odoo image.
+
+    Exactly :data:`RUN_CAPS` (:data:`BUILD_CAPS` for ``build``) whatever the engine's defaults,
+    no privilege gain through setuid or file capabilities (``no-new-privileges``), and the
+    ``[limits]`` ``container_memory_mb`` (no swap beyond it), ``container_cpus`` and
+    ``container_pids`` (0: unlimited).
+
+    ``root_exec`` (serving containers, where ``run_odoo_command`` runs commands as root with
+    ``docker exec``): without ``no-new-privileges``. Docker gives a root ``docker exec`` in a
+    container whose main process is not root its capabilities only at ``execve`` (the rule for
+    uid 0), which ``no-new-privileges`` turns off: root would have none, not even ``CHOWN``,
+    and could not install a package. The capability set stays :data:`RUN_CAPS`.
+    """
+    limits = app.config.limits
+    args: dict[str, Any] = {"cap_drop": ["ALL"], "cap_add": list(BUILD_CAPS if build else RUN_CAPS)}
+    if not root_exec:
+        args["security_opt"] = ["no-new-privileges:true"]
+    if limits.container_memory_mb > 0:
+        args["mem_limit"] = args["memswap_limit"] = f"{limits.container_memory_mb}m"
+    if limits.container_cpus > 0:
+        args["nano_cpus"] = int(limits.container_cpus * 1e9)
+    if limits.container_pids > 0:
+        args["pids_limit"] = limits.container_pids
+    return args
+
+
+def entry(command: list[str]) -> dict[str, Any]:
+    """``entrypoint`` and ``command`` that run ``command`` itself, without the image's entrypoint.
+
+    The official entrypoint only waits for PostgreSQL (Oduflow has done so) and appends
+    ``--db_host/--db_port/--db_user/--db_password`` read from ``odoo.conf``, which Odoo reads
+    anyway: so the password stays in the file and never reaches a command line. An ``odoo``
+    command gets ``-c`` with the mounted configuration (the image's ``ODOO_RC``).
+    """
+    program, *args = command
+    if program == "odoo" and not any(a in ("-c", "--config") or a.startswith("--config=") for a in args):
+        args = [*args, "-c", CONF_PATH]
+    return {"entrypoint": [program], "command": args}
+
+
+def docker_restarts(backend: StorageBackend) -> bool:
+    """Whether Docker may restart an environment's container by itself (after a reboot).
+
+    Not when its filestore is a mount Oduflow makes (``needs_remount`` backends such as
+    ``overlay``): after a reboot the container would serve an empty directory. Oduflow starts
+    those itself once the filestore is remounted (:func:`oduflow.services.environments.restore_environments`).
+    """
+    return not getattr(backend, "needs_remount", False)
 
 
 @dataclass(frozen=True)
@@ -97,7 +163,7 @@ def image_user(app: App, image: str) -> tuple[int, int]:
     if cached:
         return int(cached[0]), int(cached[1])
     uid, gid = docker_api.image_user(
-        client, image, app.names.job_container("sys", "id"), app.names.labels("job")
+        client, image, app.names.job_container("sys", "id"), app.names.labels("job"), **hardening(app)
     )
     app.store.put("_", "image_user", image_id, [uid, gid])
     return uid, gid
@@ -136,6 +202,7 @@ def dependency_image(app: App, image: str, repo_dir: Path, progress: Progress = 
     tag = app.names.deps_image(_deps_key(app, image, repo_dir, steps))
     if _has_image(app, tag):
         progress("dependencies: cached image reused")
+        images.check_image(app.docker(), tag, own=app.names.labels("deps-image"))
         return tag
     committed: list[str] = []
     try:
@@ -144,6 +211,7 @@ def dependency_image(app: App, image: str, repo_dir: Path, progress: Progress = 
             committed.append(_build_step(app, image, committed[-1] if committed else image, step, repo_dir))
         if not _has_image(app, tag):  # else a parallel build of the same files finished first
             repository, _, version = tag.partition(":")
+            images.check_image(app.docker(), committed[-1], own=app.names.labels("deps-image"))
             app.docker().images.get(committed[-1]).tag(repository, version)
             committed.clear()
     finally:
@@ -168,6 +236,7 @@ def _build_step(app: App, base_image: str, current: str, step: DependencyStep, r
         command=list(step.argv[1:]),
         user="root",
         volumes={str(repo_dir): {"bind": "/mnt/repo", "mode": "ro"}},
+        **hardening(app, build=True),
     ) as container:
         res = docker_api.finish(container, app.config.limits.command_timeout, tail=60)
         if res.exit_code != 0:
@@ -220,25 +289,21 @@ class OdooContainerSpec:
 
 
 def create_container(app: App, spec: OdooContainerSpec, *, restart: bool = True) -> Container:
-    client = app.docker()
-    try:
-        return client.containers.create(
-            spec.image,
-            name=spec.name,
-            command=spec.command,
-            volumes=spec.volumes(),
-            labels=spec.labels,
-            ports=dict(spec.ports),
-            network=app.names.network,
-            restart_policy={"Name": "unless-stopped"} if restart else None,
-            stop_signal="SIGTERM",
-        )
-    except docker.errors.ImageNotFound:
-        raise PrerequisiteNotMetError(f"image '{spec.image}' not found") from None
-    except docker.errors.APIError as exc:
-        raise ExternalCommandError(
-            f"cannot create container {spec.name}", command="docker create", output=str(exc.explanation)
-        ) from None
+    """Create (not start) the container of ``spec``, hardened; Docker restarts it only if ``restart``."""
+    # refused (and removed) when the image brings labels of a reserved namespace along
+    return docker_api.create_container(
+        app.docker(),
+        spec.image,
+        name=spec.name,
+        **entry(spec.command),
+        volumes=spec.volumes(),
+        labels=spec.labels,
+        ports=dict(spec.ports),
+        network=app.names.network,
+        restart_policy={"Name": "unless-stopped" if restart else "no"},
+        stop_signal="SIGTERM",
+        **hardening(app, root_exec=True),
+    )
 
 
 def run_job(
@@ -259,10 +324,11 @@ def run_job(
         name=spec.name,
         labels=spec.labels,
         timeout=timeout or app.config.limits.command_timeout,
-        command=spec.command,
+        **entry(spec.command),
         volumes=spec.volumes(),
         network=app.names.network,
         environment=dict(environment or {}),
+        **hardening(app),
     )
     return res.exit_code, res.logs
 
@@ -286,7 +352,7 @@ def wait_ready(app: App, container: Container, db_name: str, timeout: int | None
     while time.monotonic() < deadline:
         container.reload()
         if container.status in ("exited", "dead"):
-            logs = container.logs(tail=80).decode(errors="replace")
+            logs = docker_api.read_logs(container, tail=80, max_output=16_000)[0]
             raise ExternalCommandError(
                 f"Odoo exited before serving database '{db_name}'",
                 command="odoo",
@@ -296,12 +362,14 @@ def wait_ready(app: App, container: Container, db_name: str, timeout: int | None
         ip = container_ip(app, container)
         if ip:
             url = f"http://{ip}:{ODOO_PORT}/web/login?db={db_name}"
-            # Odoo answers a first visit with a redirect that sets the session cookie
-            opener = urllib.request.build_opener(
-                urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-            )
+            # Odoo answers a first visit with a redirect that sets the session cookie; each
+            # attempt has a deadline of its own: a server that drips its answer cannot stall it
+            cookies = urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
             try:
-                with opener.open(url, timeout=30) as resp:
+                with (
+                    boundedhttp.Deadline(min(30.0, max(1.0, deadline - time.monotonic()))) as bound,
+                    boundedhttp.opener(bound, cookies).open(url, timeout=30) as resp,
+                ):
                     if resp.status == 200:
                         return
                     last = f"HTTP {resp.status}"
@@ -310,7 +378,7 @@ def wait_ready(app: App, container: Container, db_name: str, timeout: int | None
             except (urllib.error.URLError, OSError) as exc:
                 last = str(getattr(exc, "reason", exc))
         time.sleep(0.3)
-    logs = container.logs(tail=60).decode(errors="replace")
+    logs = docker_api.read_logs(container, tail=60, max_output=16_000)[0]
     raise ExternalCommandError(
         f"Odoo did not serve database '{db_name}' within {timeout} s (last answer: {last or 'none'})",
         command="GET /web/login",

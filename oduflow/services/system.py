@@ -15,10 +15,9 @@ from oduflow.app import App, resource_path
 from oduflow.config import TeamConfig, default_config_path, load
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, PrerequisiteNotMetError
-from oduflow.services import cleanup
+from oduflow.services import cleanup, dbserver
 
 TEAM_SUBDIRS = ("workspaces", "templates", "shared_repos", "odoo_sanitize", "agent_guides")
-PG_CONF_IN_CONTAINER = "/etc/postgresql/postgresql.conf"
 
 
 @dataclass
@@ -81,67 +80,19 @@ def _ensure_network(app: App, report: Report) -> None:
     report.created.append(f"network {name}")
 
 
-def _ensure_db(app: App, report: Report, progress: Progress) -> None:
-    client = app.docker()
-    name = app.names.db_container
-    container = docker_api.get_container(client, name)
-    if container is not None:
-        if container.status != "running":
-            container.start()
-            report.created.append(f"started container {name}")
-        else:
-            report.existing.append(f"container {name}")
-        return
-    image = app.config.database.image
-    conf_dir = app.data_dir / "postgres"
-    conf_dir.mkdir(parents=True, exist_ok=True)
-    conf = conf_dir / "postgresql.conf"
-    shutil.copyfile(app.config_file("postgresql.conf"), conf)
-    conf.chmod(0o644)
-    volume = app.names.db_volume
-    if not client.volumes.list(filters={"name": volume}):
-        client.volumes.create(volume, labels=app.names.labels("db-data"))
-        report.created.append(f"volume {volume}")
-    progress(f"starting {name}")
-    docker_api.start_service(
-        client,
-        image,
-        name=name,
-        command=["postgres", "-c", f"config_file={PG_CONF_IN_CONTAINER}"],
-        environment={
-            "POSTGRES_USER": app.config.database.user,
-            "POSTGRES_PASSWORD": app.config.database.password,
-            "POSTGRES_DB": "postgres",
-        },
-        volumes={
-            volume: {"bind": "/var/lib/postgresql/data", "mode": "rw"},
-            str(conf): {"bind": PG_CONF_IN_CONTAINER, "mode": "ro"},
-        },
-        ports={"5432/tcp": ("127.0.0.1", None)},
-        network=app.names.network,
-        labels=app.names.labels("db"),
-        restart_policy={"Name": "unless-stopped"},
-        shm_size="256m",
-    )
-    report.created.append(f"container {name}")
-
-
 def init(app: App, progress: Progress = no_progress) -> dict[str, Any]:
     """Create the shared network, the PostgreSQL container and every team's directories.
 
+    The superuser password (random unless ``[database].password`` is set), ``pg_hba.conf`` and
+    the socket directory come first: see :mod:`oduflow.services.dbserver`.
     Idempotent: a second run changes nothing and says so.
     """
     report = Report()
-    client = app.docker()
-    if docker_api.get_container(client, app.names.db_container) is None:
-        progress(f"checking image {app.config.database.image}")
-        docker_api.ensure_image(client, app.config.database.image)
-    for name in ("postgresql.conf", "odoo.conf"):
+    dbserver.check_image(app, progress)
+    for name in ("postgresql.conf", "odoo.conf", "pg_hba.conf"):
         _copy_if_missing(resource_path(name), app.config.config_dir / name, report)
     _ensure_network(app, report)
-    _ensure_db(app, report, progress)
-    progress("waiting for PostgreSQL")
-    app.db().wait_ready(timeout=120)
+    dbserver.ensure_server(app, report, progress)
     app.router.init_infrastructure()
     for team in app.config.teams.values():
         ensure_team_dirs(app, team, report)
@@ -196,4 +147,5 @@ def destroy(app: App, progress: Progress = no_progress) -> dict[str, Any]:
             report.removed.append(f"network {net.name}")
         except docker.errors.APIError as exc:
             raise PrerequisiteNotMetError(f"cannot remove network {net.name}: {exc.explanation}") from None
+    dbserver.remove_files(app, report)
     return report.to_dict()

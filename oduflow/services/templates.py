@@ -5,22 +5,23 @@ from __future__ import annotations
 import functools
 import inspect
 import shutil
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from psycopg import sql
 
+from oduflow import docker_api
 from oduflow.app import App
 from oduflow.config import TeamConfig
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, NotFoundError, OduflowError, ValidationError
 from oduflow.fsutil import dir_size, rmtree
 from oduflow.locks import LockScope
-from oduflow.naming import fit
 from oduflow.services import dbpool, pgjobs
+from oduflow.services.envmodel import owned_by
 from oduflow.services.templates_meta import (
     DUMP_FILES,
     TemplateMetadata,
@@ -123,7 +124,7 @@ def _replace_template_db(app: App, team: TeamConfig, name: str, build_db: str) -
     dbpool.wait_idle(team, name)
     db.terminate(build_db)
     rename = sql.SQL("ALTER DATABASE {} RENAME TO {}")
-    old = fit(target + "__old")
+    old = app.names.template_old_db(team.id, name)
     had_old = db.exists(target)
     db.drop(old)
     if had_old:  # the old template is set aside first: a failed swap puts it back
@@ -152,9 +153,38 @@ def _update_metadata(app: App, directory: Path, **values: Any) -> TemplateMetada
     return meta
 
 
-def hold_template(app: App, team: TeamConfig, name: str, operation: str) -> AbstractContextManager[None]:
-    """The exclusive lock of template ``name``: no creation from it and no other change meanwhile."""
-    return app.locks.hold(LockScope.template(team.id, name), operation)
+WORK_DBS = "template_work_db"
+"""State-store kind: build/old database name -> template (names too long to say it themselves)."""
+
+
+@contextmanager
+def hold_template(app: App, team: TeamConfig, name: str, operation: str) -> Iterator[None]:
+    """The exclusive lock of template ``name``: no creation from it and no other change meanwhile.
+
+    Build and old databases of ``name`` exist only while it is held; their names are recorded
+    so that ``oduflow cleanup`` finds the lock that guards them (see :func:`work_db_template`).
+    """
+    with app.locks.hold(LockScope.template(team.id, name), operation):
+        for work_db in (app.names.template_build_db(team.id, name), app.names.template_old_db(team.id, name)):
+            if app.names.template_of_work_db(team.id, work_db) is None:
+                app.store.put(team.id, WORK_DBS, work_db, name)
+        yield
+
+
+def work_db_template(app: App, team: TeamConfig, db_name: str) -> str | None:
+    """The template whose build or old database ``db_name`` is (None: not one of this version)."""
+    found = app.names.template_of_work_db(team.id, db_name)
+    return found if found is not None else app.store.get(team.id, WORK_DBS, db_name)
+
+
+def editor_containers(app: App, team: TeamConfig, name: str) -> list[str]:
+    """The template editor's container name, plus the one earlier versions gave it when a
+    container of that name is this editor (its labels say so: the old name was not injective)."""
+    names = [app.names.template_container(team.id, name)]
+    legacy = docker_api.get_container(app.docker(), app.names.legacy_template_container(team.id, name))
+    if legacy is not None and owned_by(app, legacy.labels, "template-editor", team.id, template=name):
+        names.append(str(legacy.name))
+    return names
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -206,7 +236,7 @@ def load_template(
             raise NotFoundError(f"template '{name}' has no dump.sql or dump.pgdump in {directory}")
         source, kind = found, found.suffix
     db = app.db()
-    build = fit(app.names.template_db(team.id, name) + "__build")
+    build = app.names.template_build_db(team.id, name)
     db.drop(build)
     db.create_empty(build)
     try:

@@ -7,18 +7,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from oduflow import docker_api
+from oduflow import docker_api, images
 from oduflow.app import App
 from oduflow.config import TeamConfig
 from oduflow.contracts import Progress, RouteRequest, no_progress
+from oduflow.database import Database
 from oduflow.errors import ConflictError, ExternalCommandError, NotFoundError, ValidationError
-from oduflow.fsutil import chown_tree, dir_size, rmtree
-from oduflow.naming import fit, validate_template_name
+from oduflow.fsutil import chown_tree, dir_size, rmtree, write_private
+from oduflow.naming import validate_template_name
 from oduflow.rollback import Steps
 from oduflow.services import dbpool, pgjobs, runtime
 from oduflow.services.templates import (
     _replace_template_db,
     _update_metadata,
+    editor_containers,
     get_template_dir,
     locked_template,
     template_owner,
@@ -29,20 +31,16 @@ from oduflow.services.templates_meta import DUMP_FILES, dump_file, read_metadata
 EDITOR = "template_editor"
 
 
-def _owner_conf(app: App, team: TeamConfig, db_name: str, directory: Path) -> Path:
-    """An ``odoo.conf`` connecting as the team's template owner (never the superuser)."""
+def _owner_conf(app: App, team: TeamConfig, db_name: str, directory: Path, uid: int, gid: int) -> Path:
+    """An ``odoo.conf`` connecting as the team's template owner (never the superuser);
+    mode 0600, owned by the image user ``uid:gid``."""
     role, password = template_owner(app, team)
     text, _ = runtime.conf_template(app, None)
     conf = directory / "odoo.conf"
-    conf.write_text(
-        runtime.render_conf(
-            text,
-            runtime.OdooConf(
-                db_host=app.names.db_container, db_user=role, db_password=password, db_name=db_name
-            ),
-        )
+    owner = runtime.OdooConf(
+        db_host=app.names.db_container, db_user=role, db_password=password, db_name=db_name
     )
-    conf.chmod(0o644)
+    write_private(conf, runtime.render_conf(text, owner), uid, gid)
     return conf
 
 
@@ -55,19 +53,47 @@ def _modules_arg(modules: str) -> str:
 
 
 def odoo_version(app: App, image: str) -> str:
-    client = app.docker()
+    """The version ``odoo --version`` prints in ``image`` ("" when it cannot be read)."""
     try:
-        out = client.containers.run(
+        res = docker_api.run_to_completion(
+            app.docker(),
             image,
             name=app.names.job_container("sys", "odoo-version"),
-            entrypoint=["odoo", "--version"],
-            remove=True,
-            network_disabled=True,
             labels=app.names.labels("job"),
-        ).decode(errors="replace")
+            timeout=docker_api.PROBE_TIMEOUT,
+            entrypoint=["odoo", "--version"],
+            stderr=False,
+            network_disabled=True,
+            **runtime.hardening(app),
+        )
     except Exception:  # noqa: BLE001 - version is informative only
         return ""
-    return out.strip().rsplit(" ", 1)[-1]
+    return res.logs.strip().rsplit(" ", 1)[-1] if res.exit_code == 0 else ""
+
+
+def _check_installed(db: Database, build: str, modules: list[str], logs: str) -> None:
+    """Raise unless every requested module is installed in ``build``.
+
+    Odoo ignores unknown names with a warning ("invalid module names, ignored") and exits 0.
+    """
+    rows = db.query(
+        "SELECT name, state FROM public.ir_module_module WHERE name = ANY(%s)", [modules], dbname=build
+    )
+    states = dict(rows)
+    unknown = [m for m in modules if m not in states]
+    if unknown:
+        raise NotFoundError(
+            f"module(s) {', '.join(unknown)} not found in the image's addons: Odoo ignored them "
+            "(invalid module names) and installed nothing for them"
+        )
+    missing = [f"{m} ({states[m]})" for m in modules if states[m] != "installed"]
+    if missing:
+        raise ExternalCommandError(
+            f"odoo -i left module(s) {', '.join(missing)} not installed",
+            command="odoo -i",
+            exit_code=0,
+            output=logs[-6000:],
+        )
 
 
 @locked_template()
@@ -90,9 +116,10 @@ def init_template(
     mods = _modules_arg(modules)
     client = app.docker()
     docker_api.ensure_image(client, odoo_image)
+    images.check_image(client, odoo_image)
     uid, gid = runtime.image_user(app, odoo_image)
     db = app.db()
-    build = fit(app.names.template_db(team.id, template_name) + "__build")
+    build = app.names.template_build_db(team.id, template_name)
     work = Path(tempfile.mkdtemp(prefix="oduflow-init-template-", dir=templates_root(app, team).parent))
     with Steps("init_template", progress) as steps:
         steps.undo(lambda: shutil.rmtree(work, ignore_errors=True))
@@ -108,7 +135,7 @@ def init_template(
         job = runtime.OdooContainerSpec(
             name=app.names.job_container(team.id, f"init-template-{template_name}"),
             image=odoo_image,
-            conf_file=_owner_conf(app, team, build, work),
+            conf_file=_owner_conf(app, team, build, work, uid, gid),
             repo_dir=None,
             filestore_dir=filestore,
             db_name=build,
@@ -120,6 +147,7 @@ def init_template(
             raise ExternalCommandError(
                 f"odoo -i {mods} failed", command="odoo -i", exit_code=code, output=logs[-6000:]
             )
+        _check_installed(db, build, mods.split(","), logs)
         steps.begin("dump database")
         pgjobs.dump(app, build, work / "dump.pgdump")
         steps.begin("install template")
@@ -130,6 +158,7 @@ def init_template(
         (work / "dump.pgdump").replace(directory / "dump.pgdump")
         filestore.replace(directory / "filestore")
         _replace_template_db(app, team, template_name, build)
+    shutil.rmtree(work, ignore_errors=True)  # what is left there: the odoo.conf with the owner's password
     meta = _update_metadata(
         app,
         directory,
@@ -166,6 +195,7 @@ def template_up(
     if not db.exists(tdb):
         raise NotFoundError(f"template '{template_name}' is not loaded (oduflow reload-template)")
     docker_api.ensure_image(app.docker(), image)
+    images.check_image(app.docker(), image)
     uid, gid = runtime.image_user(app, image)
     name = app.names.template_container(team.id, template_name)
     request = _editor_request(team, template_name)
@@ -186,7 +216,7 @@ def template_up(
         spec = runtime.OdooContainerSpec(
             name=name,
             image=image,
-            conf_file=_owner_conf(app, team, tdb, editor_dir),
+            conf_file=_owner_conf(app, team, tdb, editor_dir, uid, gid),
             repo_dir=None,
             filestore_dir=filestore,
             db_name=tdb,
@@ -216,7 +246,8 @@ def template_down(
     if not app.store.get(team.id, EDITOR, template_name):
         raise NotFoundError(f"template '{template_name}' is not open in the editor")
     progress("stopping the editor")
-    docker_api.remove_container(app.docker(), app.names.template_container(team.id, template_name))
+    for container in editor_containers(app, team, template_name):  # earlier versions' name too
+        docker_api.remove_container(app.docker(), container)
     tdb = app.names.template_db(team.id, template_name)
     progress("dumping the template database")
     pgjobs.dump(app, tdb, directory / "dump.pgdump")

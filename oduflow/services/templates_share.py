@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import json
-import re
+import contextlib
 import shutil
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 import zipfile
+from collections.abc import Iterator
 from dataclasses import replace as dc_replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from oduflow import docker_api
+from oduflow import docker_api, urlpolicy
 from oduflow.app import App
 from oduflow.config import TeamConfig
 from oduflow.contracts import Progress, no_progress
-from oduflow.errors import ConflictError, ExternalCommandError, ValidationError
+from oduflow.errors import BusyError, ConflictError, ExternalCommandError, ValidationError
 from oduflow.fsutil import dir_size, rmtree
-from oduflow.naming import fit, validate_template_name
+from oduflow.locks import LockScope
+from oduflow.naming import validate_template_name
 from oduflow.rollback import Steps
-from oduflow.services import pgjobs
+from oduflow.services import odoo_import, pgjobs
 from oduflow.services.environments import ensure_filestore
-from oduflow.services.envmodel import get_env
+from oduflow.services.envmodel import Env, get_env
 from oduflow.services.templates import (
     _replace_template_db,
     _update_metadata,
@@ -34,6 +32,7 @@ from oduflow.services.templates import (
     templates_root,
 )
 from oduflow.services.templates_meta import DUMP_FILES, dump_file, read_metadata, template_dir, write_metadata
+from oduflow.state import EnvRecord
 
 
 @locked_template()
@@ -48,13 +47,44 @@ def save_as_template(
 
     Destructive for other environments built on that template with an overlay
     filestore: their filestore changes are dropped and they restart on the new baseline.
+    The source and those environments are stopped and unmounted under their branch locks:
+    one that another operation holds makes the save fail with :class:`BusyError` first.
     """
     validate_template_name(template_name)
     env = get_env(app, team, branch_name)
+    affected = [env.record, *_overlay_dependants(app, team, template_name)]
+    with _hold_branches(app, team, affected):
+        return _save(app, team, env, template_name, progress)
+
+
+def _overlay_dependants(app: App, team: TeamConfig, template_name: str) -> list[EnvRecord]:
+    """The team's environments whose overlay filestore has ``template_name`` as lower layer."""
+    return [
+        e
+        for e in app.store.list_envs(team.id)
+        if e.params.get("template") == template_name and e.params.get("storage") == "overlay"
+    ]
+
+
+@contextlib.contextmanager
+def _hold_branches(app: App, team: TeamConfig, records: list[EnvRecord]) -> Iterator[None]:
+    """The branch locks of ``records`` (as the catalog's branch tools take them), all or none."""
+    with contextlib.ExitStack() as stack:
+        for slug, branch in sorted({r.slug: r.branch for r in records}.items()):
+            try:
+                stack.enter_context(app.locks.hold(LockScope.branch(team.id, slug), "save_as_template"))
+            except BusyError as exc:
+                raise BusyError(
+                    f"environment '{branch}' cannot be stopped for save_as_template: {exc}"
+                ) from None
+        yield
+
+
+def _save(app: App, team: TeamConfig, env: Env, template_name: str, progress: Progress) -> dict[str, Any]:
     client = app.docker()
     db = app.db()
     directory = template_dir(templates_root(app, team), template_name)
-    build = fit(app.names.template_db(team.id, template_name) + "__build")
+    build = app.names.template_build_db(team.id, template_name)
     staging = Path(tempfile.mkdtemp(prefix=".save-", dir=templates_root(app, team)))
     source = docker_api.get_container(client, env.container_name)
     was_running = source is not None and source.status == "running"
@@ -77,19 +107,15 @@ def save_as_template(
         steps.begin("swap the template")
         directory.mkdir(parents=True, exist_ok=True)
         old_meta = read_metadata(directory)
-        dependants = [
-            e
-            for e in app.store.list_envs(team.id)
-            if e.params.get("template") == template_name and e.params.get("storage") == "overlay"
-        ]
+        dependants = _overlay_dependants(app, team, template_name)
         steps.commit()  # from here on the old template is being replaced: no rollback
-    stopped = []
+    stopped = {}
     for rec in dependants:
         dep = get_env(app, team, rec.branch)
         c = docker_api.get_container(client, dep.container_name)
         if c is not None and c.status == "running":
             c.stop(timeout=10)
-            stopped.append(c)
+            stopped[rec.branch] = c
         progress(f"unmounting the filestore of {rec.branch}")
         app.hooks.storage("overlay").release(dep.filestore(app))
     for name in DUMP_FILES:
@@ -99,12 +125,10 @@ def save_as_template(
     (staging / "filestore").replace(directory / "filestore")
     shutil.rmtree(staging, ignore_errors=True)
     _replace_template_db(app, team, template_name, build)
-    for rec in dependants:
-        dep = get_env(app, team, rec.branch)
-        progress(f"remounting the filestore of {rec.branch} on the new baseline")
-        ensure_filestore(app, dep)
-    for c in stopped:
-        c.start()
+    failed = _remount_dependants(app, team, dependants, progress)
+    for branch, c in stopped.items():
+        if branch not in failed:  # a container on an empty mount point would serve nothing
+            c.start()
     meta = _update_metadata(
         app,
         directory,
@@ -117,40 +141,26 @@ def save_as_template(
         "status": "ready",
         "reset_environments": [r.branch for r in dependants],
         "metadata": meta.to_dict(),
-    }
+    } | ({"remount_failed": failed} if failed else {})
+
+
+def _remount_dependants(
+    app: App, team: TeamConfig, dependants: list[EnvRecord], progress: Progress
+) -> dict[str, str]:
+    """Remount each dependant on the new baseline; branch -> error of those that failed."""
+    failed: dict[str, str] = {}
+    for rec in dependants:
+        progress(f"remounting the filestore of {rec.branch} on the new baseline")
+        try:
+            ensure_filestore(app, get_env(app, team, rec.branch))
+        except Exception as exc:  # noqa: BLE001 - one failure must not leave the others down
+            failed[rec.branch] = str(exc) or type(exc).__name__
+            progress(f"remounting {rec.branch} failed (start_environment retries): {failed[rec.branch]}")
+    return failed
 
 
 # --- import from a running Odoo ----------------------------------------------------------------
-def _jsonrpc(url: str, params: dict[str, Any], timeout: int = 30) -> Any:
-    body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}).encode()
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - http(s) checked
-            data = json.loads(resp.read())
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise ExternalCommandError(
-            f"cannot reach {url}", command=f"POST {url}", output=str(getattr(exc, "reason", exc))
-        ) from None
-    if "error" in data:
-        message = data["error"].get("data", {}).get("message") or data["error"].get("message")
-        raise ExternalCommandError(f"Odoo refused {url}", command=f"POST {url}", output=str(message))
-    return data.get("result")
-
-
-def page_error(html: bytes) -> str:
-    """The error message of an Odoo database-manager page (the text around 'error')."""
-    text = re.sub(r"<[^>]+>", " ", html.decode(errors="replace"))
-    text = re.sub(r"\s+", " ", text)
-    match = re.search(r"[^.]{0,80}error[^<]{0,300}", text, re.IGNORECASE)
-    return (match.group(0) if match else text[:300]).strip()
-
-
-def _safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
-    for member in archive.infolist():
-        path = PurePosixPath(member.filename)
-        if path.is_absolute() or ".." in path.parts:
-            raise ValidationError(f"backup contains an unsafe path: {member.filename!r}")
-    archive.extractall(dest)
+page_error = odoo_import.page_error
 
 
 @locked_template()
@@ -163,99 +173,109 @@ def import_template_from_odoo(
     db_name: str = "",
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
-    """Download a backup from a running Odoo's database manager and load it as a template."""
+    """Download a backup from a running Odoo's database manager and load it as a template.
+
+    The server is hostile input (see :mod:`oduflow.services.odoo_import`): address policy,
+    no redirects, one deadline, bounded download and extraction. The master password is sent
+    in the form only: never stored, logged or shown; the URL's credentials are never stored.
+    """
     validate_template_name(template_name)
-    base = odoo_url.rstrip("/")
-    if urllib.parse.urlsplit(base).scheme not in ("http", "https"):
-        raise ValidationError("odoo_url must start with http:// or https://")
+    limits = app.config.limits
+    deadline = odoo_import.Deadline(limits.import_timeout)
+    server = odoo_import.OdooServer(odoo_url, urlpolicy.for_app(app), deadline, secrets=[master_pwd])
     directory = template_dir(templates_root(app, team), template_name)
     if dump_file(directory) or app.db().exists(app.names.template_db(team.id, template_name)):
         raise ConflictError(f"template '{template_name}' already exists; delete it first")
     progress("detecting the Odoo version")
-    version = _jsonrpc(f"{base}/web/webclient/version_info", {}) or {}
-    if not db_name:
-        dbs = _jsonrpc(f"{base}/jsonrpc", {"service": "db", "method": "list", "args": []}) or []
-        if len(dbs) != 1:
-            raise ValidationError(
-                f"the server has {len(dbs)} databases ({', '.join(dbs) or 'none'}): pass db_name"
-            )
-        db_name = dbs[0]
+    version = server.version_info()
+    db_name = server.pick_database(db_name)
     staging = Path(tempfile.mkdtemp(prefix=".import-", dir=templates_root(app, team)))
     try:
         progress(f"downloading the backup of '{db_name}'")
-        form = urllib.parse.urlencode(
-            {"master_pwd": master_pwd, "name": db_name, "backup_format": "zip"}
-        ).encode()
+        max_bytes = limits.import_max_mb << 20
         archive_path = staging / "backup.zip"
-        try:
-            with (
-                urllib.request.urlopen(
-                    f"{base}/web/database/backup",
-                    data=form,  # noqa: S310
-                    timeout=3600,
-                ) as resp,
-                archive_path.open("wb") as out,
-            ):
-                shutil.copyfileobj(resp, out, 1 << 20)
-        except urllib.error.HTTPError as exc:
-            raise ExternalCommandError(
-                "backup download failed (wrong master password or database manager disabled?)",
-                command="POST /web/database/backup",
-                exit_code=exc.code,
-            ) from None
+        server.download_backup(master_pwd, db_name, archive_path, max_bytes)
         if not zipfile.is_zipfile(archive_path):
+            with archive_path.open("rb") as fh:
+                head = fh.read(200_000)
             raise ExternalCommandError(
                 "the server did not return a backup zip (wrong master password, or list_db disabled?)",
                 command="POST /web/database/backup",
-                output=page_error(archive_path.read_bytes()[:200_000]),
+                output=page_error(head, [master_pwd, *server.secrets]),
             )
+        progress("extracting the backup")
         extracted = staging / "content"
-        with zipfile.ZipFile(archive_path) as archive:
-            _safe_extract(archive, extracted)
+        odoo_import.safe_extract(
+            archive_path,
+            extracted,
+            max_total=max_bytes * odoo_import.EXTRACT_FACTOR,
+            deadline=deadline,
+        )
+        archive_path.unlink()
         if not (extracted / "dump.sql").is_file():
             raise ValidationError("the backup has no dump.sql")
-        manifest = (
-            json.loads((extracted / "manifest.json").read_text())
-            if (extracted / "manifest.json").is_file()
-            else {}
-        )
-        existed = directory.exists()
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            (extracted / "dump.sql").replace(directory / "dump.sql")
-            if (extracted / "filestore").is_dir():
-                rmtree(directory / "filestore")
-                (extracted / "filestore").replace(directory / "filestore")
-            series = str(version.get("server_serie") or manifest.get("major_version") or "")
-            meta = read_metadata(directory)
-            write_metadata(
-                directory,
-                dc_replace(
-                    meta,
-                    source_url=base,
-                    source_db=db_name,
-                    odoo_version=str(manifest.get("version") or version.get("server_version") or ""),
-                    odoo_image=meta.odoo_image or (f"odoo:{series}" if series else ""),
-                    modules=sorted(manifest.get("modules", {})),
-                    extra={**meta.extra, "source_pg_version": str(manifest.get("pg_version", ""))},
-                ),
-            )
-            result = load_template(app, team, template_name, progress=progress)
-        except BaseException:
-            if existed:  # what was there before stays; what the import brought goes
-                (directory / "dump.sql").unlink(missing_ok=True)
-                rmtree(directory / "filestore")
-            else:
-                rmtree(directory)
-            raise
+        manifest = odoo_import.read_manifest(extracted / "manifest.json")
+        source = _source_metadata(server.base, db_name, version, manifest)
+        result = _install_import(app, team, template_name, directory, extracted, source, progress)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     result.update(
         {
-            "source_url": base,
+            "source_url": server.base,
             "source_db": db_name,
             "odoo_version": result["metadata"].get("odoo_version"),
             "filestore_mb": round(dir_size(directory / "filestore") / 2**20, 2),
         }
     )
     return result
+
+
+def _source_metadata(
+    base: str, db_name: str, version: dict[str, Any], manifest: dict[str, Any]
+) -> dict[str, Any]:
+    """The metadata an import records, from the server's (sanitised) answers."""
+    series = odoo_import.odoo_series(version.get("server_serie"), manifest.get("major_version"))
+    modules = manifest.get("modules")
+    odoo_version = str(manifest.get("version") or version.get("server_version") or "")
+    return {
+        "source_url": base,
+        "source_db": db_name,
+        "odoo_version": odoo_import.snippet(odoo_version, limit=40),
+        "odoo_image": f"odoo:{series}" if series else "",
+        "modules": sorted(str(m) for m in modules)[:5000] if isinstance(modules, (dict, list)) else [],
+        "extra": {"source_pg_version": odoo_import.snippet(str(manifest.get("pg_version", "")), limit=20)},
+    }
+
+
+def _install_import(
+    app: App,
+    team: TeamConfig,
+    template_name: str,
+    directory: Path,
+    extracted: Path,
+    source: dict[str, Any],
+    progress: Progress,
+) -> dict[str, Any]:
+    """Move the extracted backup into the template directory, write the metadata, load it."""
+    existed = directory.exists()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (extracted / "dump.sql").replace(directory / "dump.sql")
+        if (extracted / "filestore").is_dir():
+            rmtree(directory / "filestore")
+            (extracted / "filestore").replace(directory / "filestore")
+        meta = read_metadata(directory)
+        fields = {
+            **source,
+            "odoo_image": meta.odoo_image or source["odoo_image"],
+            "extra": {**meta.extra, **source["extra"]},
+        }
+        write_metadata(directory, dc_replace(meta, **fields))
+        return load_template(app, team, template_name, progress=progress)
+    except BaseException:
+        if existed:  # what was there before stays; what the import brought goes
+            (directory / "dump.sql").unlink(missing_ok=True)
+            rmtree(directory / "filestore")
+        else:
+            rmtree(directory)
+        raise

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from oduflow.app import App
 from oduflow.config import TeamConfig
+from oduflow.errors import ValidationError
 from oduflow.surfaces.cli import TeamOpt, cli, emit, handle_errors, make_app, progress
 
 TemplateOpt = Annotated[str, typer.Option("--template-name", help="Template profile name.")]
@@ -117,18 +121,57 @@ def template_from_env(
     )
 
 
+MASTER_PWD_ENV = "ODUFLOW_MASTER_PWD"
+
+
+def read_master_password(path: Path | None) -> str:
+    """The Odoo master password: from ``path``, ``$ODUFLOW_MASTER_PWD``, a hidden prompt or stdin.
+
+    Never from the command line, where every user of the machine sees it (``ps``).
+    """
+    if path is not None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ValidationError(f"cannot read --master-pwd-file {path}: {exc.strerror}") from None
+        password = lines[0] if lines else ""
+    elif os.environ.get(MASTER_PWD_ENV):
+        password = os.environ[MASTER_PWD_ENV]
+    elif sys.stdin.isatty():
+        password = typer.prompt("Odoo master password", hide_input=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise ValidationError("the Odoo master password is empty")
+    return password
+
+
 @cli.command("import-template")
 @handle_errors
 def import_template(
-    odoo_url: Annotated[str, typer.Argument()],
-    master_pwd: Annotated[str, typer.Argument()],
+    odoo_url: Annotated[str, typer.Argument(help="Base URL of the running Odoo (https://...).")],
+    legacy_password: Annotated[str | None, typer.Argument(hidden=True, show_default=False)] = None,
     template_name: TemplateOpt = "default",
     db_name: Annotated[str, typer.Option("--db-name")] = "",
+    master_pwd_file: Annotated[
+        Path | None,
+        typer.Option("--master-pwd-file", help="File whose first line is the master password."),
+    ] = None,
     team: TeamOpt = "1",
 ) -> None:
-    """Import a template from a running Odoo instance (database manager backup)."""
+    """Import a template from a running Odoo instance (database manager backup).
+
+    The master password comes from --master-pwd-file, $ODUFLOW_MASTER_PWD, or a hidden prompt
+    (stdin when it is not a terminal); never from the command line.
+    """
     from oduflow import catalog
 
+    if legacy_password is not None:
+        raise ValidationError(
+            "the master password is not accepted on the command line (every user sees it in ps): "
+            f"use --master-pwd-file, ${MASTER_PWD_ENV} or the prompt"
+        )
+    master_pwd = read_master_password(master_pwd_file)
     app, t = _team(team)
     emit(
         catalog.invoke(

@@ -1,7 +1,9 @@
 """The MCP surface: a FastMCP server built from the tool catalog.
 
 Each catalog tool becomes an MCP tool with the same name, parameters and docstring.
-Blocking work runs in a worker thread; progress messages become MCP progress
+Blocking work runs in a worker thread of the surface's own pool, once the call was admitted
+among its team's concurrent operations (``[limits].max_concurrent_per_team``); progress messages
+become MCP progress
 notifications; the error tree is mapped to ``ToolError`` here and only here.
 """
 
@@ -55,7 +57,23 @@ def current_team(app: App, fixed_team: str | None) -> TeamConfig:
     return app.config.team(team_id)
 
 
-def _make_tool(app: App, spec: catalog.ToolSpec, fixed_team: str | None) -> Callable[..., Any]:
+def worker_limiter(app: App) -> anyio.CapacityLimiter:
+    """The MCP surface's own worker threads: every team at its limit, plus room to spare.
+
+    Tool calls are admitted per team (:func:`catalog.admission`) before they take a worker, so
+    the workers never run out while a team is at its limit; the spare ones serve calls that are
+    being admitted or refused.
+    """
+    per_team = app.config.limits.max_concurrent_per_team
+    return anyio.CapacityLimiter(len(app.config.teams) * per_team + SPARE_WORKERS)
+
+
+SPARE_WORKERS = 4
+
+
+def _make_tool(
+    app: App, spec: catalog.ToolSpec, fixed_team: str | None, limiter: anyio.CapacityLimiter
+) -> Callable[..., Any]:
     async def run_tool(**arguments: Any) -> Any:
         try:
             team = current_team(app, fixed_team)
@@ -73,10 +91,12 @@ def _make_tool(app: App, spec: catalog.ToolSpec, fixed_team: str | None) -> Call
                 log.debug("progress not delivered: %s", message)
 
         def work() -> Any:
-            return catalog.invoke(app, team, spec.name, arguments, progress)
+            return catalog.invoke(app, team, spec.name, arguments, progress, admitted=True)
 
         try:
-            return await anyio.to_thread.run_sync(work)
+            # admitted before a worker is taken: a team over its limit never occupies one
+            with catalog.admission(app, team, spec.name):
+                return await anyio.to_thread.run_sync(work, limiter=limiter)
         except OduflowError as exc:
             raise ToolError(f"{exc.type_name}: {exc}") from None
 
@@ -90,8 +110,9 @@ def _make_tool(app: App, spec: catalog.ToolSpec, fixed_team: str | None) -> Call
 def build_mcp(app: App, fixed_team: str | None = None) -> FastMCP:
     """A FastMCP server exposing every catalog tool."""
     mcp: FastMCP = FastMCP(name="oduflow", instructions=INSTRUCTIONS, version=__version__)
+    limiter = worker_limiter(app)
     for spec in catalog.all_tools():
-        mcp.tool(_make_tool(app, spec, fixed_team), name=spec.name, description=spec.description)
+        mcp.tool(_make_tool(app, spec, fixed_team, limiter), name=spec.name, description=spec.description)
     return mcp
 
 

@@ -8,7 +8,7 @@ import uvicorn
 
 from oduflow.app import App
 from oduflow.errors import OduflowError, ValidationError
-from oduflow.services.environments import remount_all
+from oduflow.services.environments import restore_environments
 from oduflow.surfaces.http import build_http_app, startup_lines
 from oduflow.surfaces.mcp import build_mcp
 
@@ -16,14 +16,20 @@ log = logging.getLogger("oduflow")
 
 
 def restore_mounts(app: App) -> None:
-    """Remount environment filestores (mounts do not survive a reboot or a dead daemon)."""
+    """Remount environment filestores (mounts do not survive a reboot or a dead daemon) and
+    start the environments whose container waits for it; each failure is logged, none stops
+    the others."""
     try:
-        repaired = remount_all(app, log.info)
+        report = restore_environments(app, log.info)
     except OduflowError as exc:
         log.warning("filestores not checked at start: %s", exc)
         return
-    if repaired:
-        log.info("remounted %d filestore(s): %s", len(repaired), ", ".join(repaired))
+    if report.repaired:
+        log.info("remounted %d filestore(s): %s", len(report.repaired), ", ".join(report.repaired))
+    if report.started:
+        log.info("started %d environment(s): %s", len(report.started), ", ".join(report.started))
+    for key, reason in report.failed.items():
+        log.warning("environment %s not restored (its container stays stopped): %s", key, reason)
 
 
 def serve(

@@ -1,31 +1,44 @@
 """Traefik v3 routing: ``https://{slug}.{hostname}`` with Let's Encrypt HTTP-01 certificates.
 
-``oduflow init`` runs one Traefik container (ports 80/443, HTTP redirected to HTTPS,
-Docker provider limited to this instance's containers). Each environment container
-gets router labels; no port is published on the host.
+``oduflow init`` runs one Traefik container (``[routing]`` ``http_port``/``https_port`` on
+``bind_address``, HTTP redirected to HTTPS). Its Docker provider reads only the environment and
+template-editor containers of this instance; each of them gets router labels and publishes no
+port on the host. Those containers carry no ``traefik.*`` label but Oduflow's own: images that
+bring one along are refused (:mod:`oduflow.images`).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from typing import Any
 
 import docker.errors
 
 from oduflow import docker_api, hookimpl
 from oduflow.contracts import Route, RouteRequest, RouterFactory, RoutingContext
 
-TRAEFIK_IMAGE = "traefik:v3.1"
+ROUTED_ROLES = ("env", "template-editor")
+"""``oduflow.role`` of the containers Traefik may route to (jobs and probes never are)."""
+
+
+def constraints(ctx: RoutingContext) -> str:
+    """The Docker provider's constraint: this instance's environment and template-editor containers."""
+    names = ctx.names
+    roles = " || ".join(f"Label(`{names.label_role}`,`{role}`)" for role in ROUTED_ROLES)
+    return f"Label(`{names.label_instance}`,`{names.prefix}`) && ({roles})"
 
 
 def static_arguments(ctx: RoutingContext) -> list[str]:
     """Traefik's static configuration as command-line arguments."""
     names = ctx.names
+    routing = ctx.config.routing
+    ca_server = [f"--certificatesresolvers.le.acme.caserver={routing.acme_ca_server}"]
     return [
         "--providers.docker=true",
         "--providers.docker.exposedbydefault=false",
         f"--providers.docker.network={names.network}",
-        f"--providers.docker.constraints=Label(`{names.label_instance}`,`{names.prefix}`)",
+        f"--providers.docker.constraints={constraints(ctx)}",
         "--entrypoints.web.address=:80",
         "--entrypoints.web.http.redirections.entrypoint.to=websecure",
         "--entrypoints.web.http.redirections.entrypoint.scheme=https",
@@ -34,12 +47,23 @@ def static_arguments(ctx: RoutingContext) -> list[str]:
         "--certificatesresolvers.le.acme.storage=/acme/acme.json",
         "--certificatesresolvers.le.acme.httpchallenge=true",
         "--certificatesresolvers.le.acme.httpchallenge.entrypoint=web",
+        *(ca_server if routing.acme_ca_server else []),
     ]
+
+
+def published_ports(ctx: RoutingContext) -> dict[str, Any]:
+    """``ports`` of the Traefik container: its entry points on the configured host address and ports."""
+    routing = ctx.config.routing
+
+    def host(port: int) -> Any:
+        return (routing.bind_address, port) if routing.bind_address else port
+
+    return {"80/tcp": host(routing.http_port), "443/tcp": host(routing.https_port)}
 
 
 def router_labels(ctx: RoutingContext, request: RouteRequest, host: str) -> dict[str, str]:
     """The labels that make Traefik route ``host`` to the container."""
-    key = f"{ctx.names.prefix}-{request.team.id}-{request.slug}"
+    key = ctx.names.router(request.team.id, request.slug)  # one per team and slug, never shared
     return {
         "traefik.enable": "true",
         f"traefik.http.routers.{key}.rule": f"Host(`{host}`)",
@@ -68,16 +92,17 @@ class TraefikRouter:
             if existing.status != "running":
                 existing.start()
             return
-        docker_api.ensure_image(client, TRAEFIK_IMAGE)
+        image = self.ctx.config.routing.traefik_image
+        docker_api.ensure_image(client, image)
         if not client.volumes.list(filters={"name": names.traefik_volume}):
             client.volumes.create(names.traefik_volume, labels=names.labels("traefik-acme"))
         docker_api.start_service(
             client,
-            TRAEFIK_IMAGE,
+            image,
             name=names.traefik_container,
             command=static_arguments(self.ctx),
             network=names.network,
-            ports={"80/tcp": 80, "443/tcp": 443},
+            ports=published_ports(self.ctx),
             volumes={
                 "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"},
                 names.traefik_volume: {"bind": "/acme", "mode": "rw"},

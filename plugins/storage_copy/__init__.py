@@ -6,13 +6,12 @@ where FUSE is not available (macOS).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from oduflow import hookimpl
 from oduflow.contracts import FilestoreSpec, StorageBackend
-from oduflow.fsutil import chown_tree, rmtree
+from oduflow.fsutil import chown_tree, copy_filestore, rmtree
 
 
 class CopyStorage:
@@ -25,7 +24,7 @@ class CopyStorage:
 
     def provision(self, spec: FilestoreSpec) -> None:
         if spec.lower is not None and spec.lower.is_dir():
-            shutil.copytree(spec.lower, spec.merged, symlinks=True)
+            copy_filestore(spec.lower, spec.merged)
         else:
             spec.merged.mkdir(parents=True)
         chown_tree(spec.merged, spec.uid, spec.gid)
@@ -45,7 +44,7 @@ class CopyStorage:
         self.provision(FilestoreSpec(spec.workspace, lower, spec.uid, spec.gid))
 
     def snapshot(self, spec: FilestoreSpec, dest: Path) -> None:
-        shutil.copytree(spec.merged, dest, symlinks=True)
+        copy_filestore(spec.merged, dest)
 
     def release(self, spec: FilestoreSpec) -> None:
         rmtree(spec.merged)

@@ -17,13 +17,15 @@ from pathlib import Path
 from oduflow import hookimpl
 from oduflow.contracts import FilestoreSpec, StorageBackend
 from oduflow.errors import ExternalCommandError
-from oduflow.fsutil import chown_tree, mount_state, rmtree, unmount
+from oduflow.fsutil import chown_tree, copy_filestore, mount_state, rmtree, unmount
 
 
 class OverlayStorage:
     """fuse-overlayfs per environment: ``lower`` = template, ``upper`` = the branch."""
 
     name = "overlay"
+    needs_remount = True
+    """The filestore is a mount that a reboot loses: Docker must not restart the container."""
 
     def available(self) -> str | None:
         if shutil.which("fuse-overlayfs") is None:
@@ -45,7 +47,10 @@ class OverlayStorage:
             d.mkdir(parents=True, exist_ok=True)
         chown_tree(spec.upper, spec.uid, spec.gid, recursive=False)
         chown_tree(spec.work, spec.uid, spec.gid, recursive=False)
-        opts = f"lowerdir={self._lower(spec)},upperdir={spec.upper},workdir={spec.work},allow_other"
+        # nodev,nosuid: a device node or setuid file that reaches a layer is inert in the mount
+        opts = (
+            f"lowerdir={self._lower(spec)},upperdir={spec.upper},workdir={spec.work},allow_other,nodev,nosuid"
+        )
         argv = ["fuse-overlayfs", "-o", opts, str(spec.merged)]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
         if proc.returncode != 0 or mount_state(spec.merged) != "mounted":
@@ -81,7 +86,7 @@ class OverlayStorage:
         self._mount(FilestoreSpec(spec.workspace, lower, spec.uid, spec.gid))
 
     def snapshot(self, spec: FilestoreSpec, dest: Path) -> None:
-        shutil.copytree(spec.merged, dest, symlinks=True)
+        copy_filestore(spec.merged, dest)
 
     def release(self, spec: FilestoreSpec) -> None:
         if mount_state(spec.merged) != "unmounted":

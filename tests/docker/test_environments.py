@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -11,14 +12,27 @@ import pytest
 
 from oduflow import catalog
 from oduflow.app import App
-from oduflow.errors import ConflictError, NotFoundError, ProtectedError, StepError, ValidationError
+from oduflow.errors import (
+    ConflictError,
+    NotFoundError,
+    PrerequisiteNotMetError,
+    ProtectedError,
+    StepError,
+    ValidationError,
+)
 from oduflow.fsutil import fuse_mounts_under
-from oduflow.services import env_create, environments
+from oduflow.services import dbpool, env_create, environments
 from oduflow.services.envmodel import get_env
 from tests.docker.odoo_env import call, delete_if_present
+from tests.fixtures.engine import EngineWatch
 from tests.fixtures.instance import GitRemote, Instance
 
 TEAM = "1"
+MAIL_SERVER_SQL = (
+    "INSERT INTO public.ir_mail_server (name, smtp_host, smtp_port, smtp_authentication, smtp_encryption, "
+    "sequence, active) VALUES ('prod-smtp', 'smtp.example.com', 25, 'login', 'none', 10, true)"
+)
+MAIL_SERVERS = "SELECT name, active FROM public.ir_mail_server ORDER BY id"
 
 
 def leftovers(app: App, branch: str, slug: str) -> list[str]:
@@ -89,7 +103,9 @@ def big_template(instance: Instance, default_template: str) -> Iterator[str]:
     templates.delete_template(app, team, "big")
 
 
-def test_template_none_full_lifecycle(app: App, instance: Instance, remote: GitRemote) -> None:
+def test_template_none_full_lifecycle(
+    app: App, instance: Instance, remote: GitRemote, engine_watch: EngineWatch
+) -> None:
     created = call(
         app,
         "create_environment",
@@ -112,19 +128,26 @@ def test_template_none_full_lifecycle(app: App, instance: Instance, remote: GitR
     assert db.query(
         "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid=m.member WHERE r.rolname=%s", [role]
     ) == [(0,)]
-    assert db.query("SELECT state FROM ir_module_module WHERE name='base'", dbname=info["db_name"]) == [
-        ("installed",)
-    ]
+    assert db.query(
+        "SELECT state FROM public.ir_module_module WHERE name='base'", dbname=info["db_name"]
+    ) == [("installed",)]
     env = get_env(app, app.config.team(TEAM), "feature/none-1")
+    # the role's password as odoo.conf holds it: what Odoo (and the entrypoint) log in with
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read_string(env.paths.conf.read_text())
+    written = conf["options"]["db_password"]
+    assert conf["options"]["db_user"] == role and not written.startswith("-")
+    with db.connect(info["db_name"], user=role, password=written) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (role,)
     (env.filestore(app).merged / "marker").write_text("kept")
-    db.query("CREATE TABLE IF NOT EXISTS kept (v int)", dbname=info["db_name"])
+    db.query("CREATE TABLE IF NOT EXISTS public.kept (v int)", dbname=info["db_name"])
 
     assert call(app, "stop_environment", branch_name="feature/none-1")["status"] == "stopped"
     assert call(app, "start_environment", branch_name="feature/none-1")["status"] == "running"
     assert call(app, "restart_environment", branch_name="feature/none-1")["status"] == "running"
     assert call(app, "rebuild_environment", branch_name="feature/none-1")["status"] == "running"
     assert (env.filestore(app).merged / "marker").read_text() == "kept"
-    assert db.query("SELECT to_regclass('kept') IS NOT NULL", dbname=info["db_name"]) == [(True,)]
+    assert db.query("SELECT to_regclass('public.kept') IS NOT NULL", dbname=info["db_name"]) == [(True,)]
 
     with pytest.raises(ConflictError):
         call(
@@ -138,6 +161,7 @@ def test_template_none_full_lifecycle(app: App, instance: Instance, remote: GitR
     deleted = call(app, "delete_environment", branch_name="feature/none-1")
     assert set(deleted["deleted"]) >= {"container", "database", "database role", "workspace"}
     assert leftovers(app, "feature/none-1", slug) == []
+    engine_watch.assert_clean()  # no anonymous volume, no untagged image
 
 
 def test_protection(app: App, instance: Instance, remote: GitRemote) -> None:
@@ -158,12 +182,12 @@ def test_protection(app: App, instance: Instance, remote: GitRemote) -> None:
     assert call(app, "restart_environment", branch_name="protect-me")["status"] == "running"
     environments.set_protected(app, team, "protect-me", False)
     before = get_env(app, team, "protect-me")
-    app.db().query("CREATE TABLE before_recreate (v int)", dbname=before.params.db_name)
+    app.db().query("CREATE TABLE public.before_recreate (v int)", dbname=before.params.db_name)
     recreated = env_create.recreate_environment(app, team, "protect-me")
     assert recreated["repo_url"] == remote.url and recreated["template"] == "none"
-    assert app.db().query("SELECT to_regclass('before_recreate') IS NULL", dbname=recreated["database"]) == [
-        (True,)
-    ]
+    assert app.db().query(
+        "SELECT to_regclass('public.before_recreate') IS NULL", dbname=recreated["database"]
+    ) == [(True,)]
     call(app, "delete_environment", branch_name="protect-me")
     assert leftovers(app, "protect-me", "protect-me") == []
 
@@ -189,19 +213,40 @@ def test_copy_template_inherits_metadata_and_sanitizes(
         "c.cursor().execute('CREATE TABLE sanitized_by_python (v int)'); c.commit()\n",
     )
     remote.push("sanitize scripts")
+    # a production-like template: an active outgoing mail server that the team script must disable
+    team = app.config.team(TEAM)
+    dbpool.wait_idle(team, default_template)
+    db.set_template(tdb, False)
+    try:
+        db.query(MAIL_SERVER_SQL, dbname=tdb)
+    finally:
+        db.set_template(tdb, True)
+    dbpool.drain(app, team, default_template)  # spares were cloned before the row existed
     created = call(app, "create_environment", branch_name="from-default")
     try:
         assert created["template"] == "default" and created["storage"] == "copy"
         assert created["repo_url"] == remote.url and created["odoo_image"] == instance.odoo_image
         dbname = created["database"]
         assert db.query(
-            "SELECT to_regclass('sanitized_by_repo') IS NOT NULL, "
-            "to_regclass('sanitized_by_python') IS NOT NULL",
+            "SELECT to_regclass('public.sanitized_by_repo') IS NOT NULL, "
+            "to_regclass('public.sanitized_by_python') IS NOT NULL",
             dbname=dbname,
         ) == [(True, True)]
-        assert db.query("SELECT count(*) FROM ir_mail_server WHERE active", dbname=dbname) == [(0,)]
+        # the row came from the template and the team script (odoo_sanitize/01_disable_mail.sql)
+        # switched it off in the environment only
+        assert db.query(MAIL_SERVERS, dbname=dbname) == [("prod-smtp", False)]
+        db.set_template(tdb, False)
+        try:
+            assert db.query(MAIL_SERVERS, dbname=tdb) == [("prod-smtp", True)]
+        finally:
+            db.set_template(tdb, True)
     finally:
         call(app, "delete_environment", branch_name="from-default")
+        db.set_template(tdb, False)
+        try:
+            db.query("DELETE FROM public.ir_mail_server WHERE name = 'prod-smtp'", dbname=tdb)
+        finally:
+            db.set_template(tdb, True)
     assert leftovers(app, "from-default", "from-default") == []
 
 
@@ -256,7 +301,6 @@ def test_overlay_environments_do_not_see_each_other(
     ("case", "step"),
     [
         ("bad repo", "clone repository"),
-        ("missing image", "prepare image"),
         ("failing sanitize", "sanitize database"),
         ("never ready", "wait until Odoo serves the database"),
     ],
@@ -268,6 +312,7 @@ def test_failed_create_leaves_nothing(
     default_template: str,
     case: str,
     step: str,
+    engine_watch: EngineWatch,
 ) -> None:
     files = {
         "failing sanitize": {".odoo_sanitize/01_bad.sql": "UPDATE no_such_table SET x = 1;"},
@@ -283,8 +328,6 @@ def test_failed_create_leaves_nothing(
     }
     if case == "bad repo":
         args["repo_url"] = "file:///nonexistent/repo.git"
-    if case == "missing image":
-        args["odoo_image"] = "oduflowtest-no-such-odoo:1"
     target = app
     if case == "never ready":
         target = App(replace(app.config, limits=replace(app.config.limits, ready_timeout=8)))
@@ -293,6 +336,7 @@ def test_failed_create_leaves_nothing(
     assert err.value.step.startswith(step), err.value.step
     assert step.split()[0] in str(err.value)
     assert leftovers(app, "doomed", "doomed") == []
+    engine_watch.assert_clean()  # no anonymous volume, no untagged image
 
 
 def test_bad_input_is_refused_before_anything_happens(
@@ -329,48 +373,85 @@ def test_bad_input_is_refused_before_anything_happens(
                 "odoo_image": instance.odoo_image,
             },
         )
+    with pytest.raises(PrerequisiteNotMetError, match="oduflowtest-no-such-odoo:1"):  # checked first
+        call(
+            app,
+            "create_environment",
+            branch_name="x3",
+            template_name="none",
+            repo_url=remote.url,
+            odoo_image="oduflowtest-no-such-odoo:1",
+        )
     assert leftovers(app, "x1", "x1") == [] and leftovers(app, "x2", "x2") == []
+    assert leftovers(app, "x3", "x3") == []
 
 
-def test_parallel_creates_on_different_branches(app: App, instance: Instance, remote: GitRemote) -> None:
-    """Operations on different branches run in parallel; the same branch is refused at once."""
+def test_parallel_creates_on_different_branches(
+    app: App, instance: Instance, remote: GitRemote, engine_watch: EngineWatch
+) -> None:
+    """Operations on different branches run at the same time; the same branch is refused at once."""
     import threading
+    import time
 
     from oduflow.errors import BusyError
 
     results: dict[str, object] = {}
+    steps: dict[str, list[tuple[float, str]]] = {"par-a": [], "par-b": []}
+    ended: dict[str, float] = {}
 
     def create(branch: str) -> None:
+        def progress(message: str) -> None:
+            steps[branch].append((time.monotonic(), message))
+
         try:
-            results[branch] = call(
+            results[branch] = catalog.invoke(
                 app,
+                app.config.team(TEAM),
                 "create_environment",
-                branch_name=branch,
-                template_name="none",
-                repo_url=remote.url,
-                odoo_image=instance.odoo_image,
+                {
+                    "branch_name": branch,
+                    "template_name": "none",
+                    "repo_url": remote.url,
+                    "odoo_image": instance.odoo_image,
+                },
+                progress,
             )
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             results[branch] = exc
+        finally:
+            ended[branch] = time.monotonic()
 
     threads = [threading.Thread(target=create, args=(b,)) for b in ("par-a", "par-b")]
     for t in threads:
         t.start()
-    import time
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and app.store.get_env(TEAM, "par-a") is None and not results:
-        time.sleep(0.02)  # until the create of par-a holds its lock (its record exists)
+    both_creating = False  # seen: both records in state "creating" at one moment
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and any(t.is_alive() for t in threads):
+        records = [app.store.get_env(TEAM, b) for b in ("par-a", "par-b")]
+        both_creating = both_creating or all(r is not None and r.status == "creating" for r in records)
+        if records[0] is not None:
+            break  # the create of par-a holds its lock (its record exists)
+        time.sleep(0.02)
     busy: Exception | None = None
     try:
         call(app, "delete_environment", branch_name="par-a")
     except BusyError as exc:
         busy = exc
-    for t in threads:
-        t.join()
+    while any(t.is_alive() for t in threads):
+        records = [app.store.get_env(TEAM, b) for b in ("par-a", "par-b")]
+        both_creating = both_creating or all(r is not None and r.status == "creating" for r in records)
+        time.sleep(0.02)
     try:
         assert all(isinstance(r, dict) and r["status"] == "running" for r in results.values()), results
         assert busy is not None and "create_environment" in str(busy)
+        # each create ran its steps (inside its branch lock) while the other one was running its own
+        first = {b: s[0][0] for b, s in steps.items()}
+        last_step = {b: s[-1] for b, s in steps.items()}
+        assert all(msg == "wait until Odoo serves the database" for _, msg in last_step.values()), steps
+        assert max(first.values()) < min(ended.values()), (first, ended)
+        assert first["par-a"] < last_step["par-b"][0] and first["par-b"] < last_step["par-a"][0], steps
+        assert both_creating, "never saw both environments being created at the same time"
     finally:
         delete_if_present(app, "par-a", "par-b")
     assert leftovers(app, "par-a", "par-a") == [] and leftovers(app, "par-b", "par-b") == []
+    engine_watch.assert_clean()  # no anonymous volume, no untagged image

@@ -142,7 +142,7 @@ def test_run_job_logs_are_bounded_and_timeout_kills(app: App, instance: Instance
         entrypoint=["sleep", "60"],
     )
     assert slow.timed_out and slow.exit_code == 124
-    assert not client.containers.list(all=True, filters={"name": app.names.prefix + "-sys-job-slow"})
+    assert not client.containers.list(all=True, filters={"name": f"{app.names.prefix}_sys_job.slow"})
 
 
 def test_failed_dependency_build_leaves_no_image(

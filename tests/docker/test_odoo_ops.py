@@ -18,6 +18,7 @@ import pytest
 from oduflow.app import App
 from oduflow.errors import (
     BusyError,
+    ConflictError,
     ExternalCommandError,
     NotFoundError,
     PrerequisiteNotMetError,
@@ -566,7 +567,7 @@ def test_list_installed_modules_filters(app: App, branch: str) -> None:
 def test_tools_refuse_a_stopped_environment(app: App, branch: str) -> None:
     call(app, "stop_environment", branch_name=branch)
     try:
-        with pytest.raises(Exception, match="not running"):
+        with pytest.raises(ConflictError, match="not running"):
             call(app, "read_file_in_odoo", branch_name=branch, path="/etc/odoo/odoo.conf")
         assert call(app, "get_environment_logs", branch_name=branch, lines=3)["status"] == "exited"
     finally:

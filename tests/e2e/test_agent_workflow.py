@@ -6,6 +6,7 @@ install_odoo_modules / run_odoo_tests / get_environment_logs -> fix -> delete_en
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -78,6 +79,20 @@ async def test_typical_agent_workflow(
             remote.push("add agent_gadget", branch=BRANCH)
             pulled = await call(client, "pull_and_apply", branch_name=BRANCH)
             assert pulled["plan"]["install"] == ["agent_gadget"]
+            # ... and did it: the module was installed to the end, then the server restarted
+            assert [a["action"] for a in pulled["actions"]] == ["install/upgrade", "restart"], pulled
+            install = pulled["actions"][0]
+            assert install["ok"] is True and install["result"]["ok"] is True, pulled["summary"]
+            assert install["result"]["exit_code"] == 0 and install["result"]["timed_out"] is False
+            assert install["result"]["modules"] == ["agent_gadget"]
+            assert install["result"]["modules_loaded"] == ["agent_gadget"]
+            assert install["result"]["modules_not_loaded"] == []
+            assert pulled["actions"][1]["ok"] is True
+            assert "install agent_gadget: OK" in pulled["summary"], pulled["summary"]
+            modules = await call(
+                client, "list_installed_modules", branch_name=BRANCH, name_filter="agent_gadget"
+            )
+            assert [(m["name"], m["state"]) for m in modules["modules"]] == [("agent_gadget", "installed")]
             # 4. verify: the tests fail with a structured result the agent can act on
             tests = await call(client, "run_odoo_tests", branch_name=BRANCH, modules="agent_gadget")
             assert (tests["passed"], tests["failed"], tests["errors"]) == (0, 1, 0)
@@ -97,8 +112,17 @@ async def test_typical_agent_workflow(
             assert tests["ok"] is True and tests["passed"] == 1 and tests["exit_code"] == 0
             installed = await call(client, "install_odoo_modules", branch_name=BRANCH, modules="demo_ok")
             assert installed["ok"] is True
-            logs = await call(client, "get_environment_logs", branch_name=BRANCH, lines=50)
-            assert logs
+            logs = await call(client, "get_environment_logs", branch_name=BRANCH, lines=100)
+            assert logs["branch"] == BRANCH and logs["status"] == "running"
+            text = logs["logs"]
+            # the serving server's own log: its HTTP service, and its registry on this database
+            assert re.search(
+                r"INFO \? odoo\.service\.server: HTTP service \(werkzeug\) running on \S+:8069", text
+            ), text
+            db = re.escape(created["database"])
+            assert re.search(
+                rf"^\S+ \S+ \d+ INFO {db} odoo\.modules\.loading: Modules loaded\.", text, re.M
+            ), text
         finally:
             # 5. the task is done
             deleted = await call(client, "delete_environment", branch_name=BRANCH)

@@ -38,13 +38,19 @@ except ImportError:  # run as a script: python tests/images/build.py
 
 HERE = Path(__file__).resolve().parent
 CACHE_ENV = "ODUFLOW_TEST_IMAGE_CACHE"
-LABELS = {"oduflow.test-image": "true"}
+LABELS = {"org.oduflow.test-image": "true"}
+"""Label of every test image: outside the ``oduflow.`` namespace, which Oduflow refuses in images
+(every container inherits its image's labels; see ``oduflow/images.py``)."""
 BASE_REPO = "oduflow-test-base"
 POSTGRES_REPO = "oduflow-test-postgres"
 ODOO_REPO = "oduflow-test-odoo"
 ROOTFS_RECIPE = {"suite": rootfs.SUITE, "variant": "minbase", "recipe": "1"}
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOCK_TIMEOUT_S = 1800.0
+DEFAULT_UID = 101
+"""uid/gid of ``odoo`` in the official image."""
+OTHER_UID = 1011
+"""uid/gid of ``odoo`` in the variant of the stand-in made to exercise the detection of an image's user."""
 _EXECUTABLES = {"entrypoint.sh", "docker-entrypoint.sh", "wait-for-psql.py", "bin/odoo"}
 _SKIP_PARTS = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
 
@@ -118,7 +124,8 @@ def _has_image(client: docker.DockerClient, tag: str) -> bool:
 
 def base_tag() -> str:
     """Tag of the shared base image (rootfs + ``base/setup.sh``)."""
-    return f"{BASE_REPO}:{_digest(rootfs_key(), (HERE / 'base' / 'setup.sh').read_bytes())}"
+    setup = (HERE / "base" / "setup.sh").read_bytes()
+    return f"{BASE_REPO}:{_digest(rootfs_key(), setup, repr(sorted(LABELS.items())))}"
 
 
 def ensure_base_image(client: docker.DockerClient) -> str:
@@ -216,12 +223,11 @@ def postgres_tag() -> str:
     return f"{POSTGRES_REPO}:15-{_digest(base_tag(), build, _context_digest(HERE / 'postgres'))}"
 
 
-def odoo_tag(version: str = "18.0") -> str:
-    """Tag of the Odoo stand-in image of ``version`` for the current sources."""
+def odoo_tag(version: str = "18.0", uid: int = DEFAULT_UID) -> str:
+    """Tag of the Odoo stand-in image of ``version`` whose ``odoo`` user has ``uid`` (current sources)."""
     build = (HERE / "build.py").read_bytes()
-    return (
-        f"{ODOO_REPO}:{version}-{_digest(base_tag(), build, version, _context_digest(HERE / 'odoo_standin'))}"
-    )
+    key = _digest(base_tag(), build, version, str(uid), _context_digest(HERE / "odoo_standin"))
+    return f"{ODOO_REPO}:{version}-{key}" if uid == DEFAULT_UID else f"{ODOO_REPO}:{version}-uid{uid}-{key}"
 
 
 def ensure_postgres_image(client: docker.DockerClient) -> str:
@@ -229,15 +235,20 @@ def ensure_postgres_image(client: docker.DockerClient) -> str:
     return _ensure_layer(client, postgres_tag(), HERE / "postgres", {})
 
 
-def ensure_odoo_image(client: docker.DockerClient, version: str = "18.0") -> str:
-    """An Odoo stand-in image with the layout and command line of the official ``odoo`` image."""
-    return _ensure_layer(client, odoo_tag(version), HERE / "odoo_standin", {"ODOO_VERSION": version})
+def ensure_odoo_image(client: docker.DockerClient, version: str = "18.0", uid: int = DEFAULT_UID) -> str:
+    """An Odoo stand-in image with the layout and command line of the official ``odoo`` image.
+
+    Its ``odoo`` user (and group) has ``uid``: 101 like the official image, or another one
+    (e.g. :data:`OTHER_UID`) to exercise Oduflow's detection of an image's user.
+    """
+    buildargs = {"ODOO_VERSION": version, "ODOO_UID": str(uid)}
+    return _ensure_layer(client, odoo_tag(version, uid), HERE / "odoo_standin", buildargs)
 
 
 def prune_stale_images(client: docker.DockerClient, keep: set[str]) -> list[str]:
     """Remove tags of the test images other than ``keep`` that no container uses; return them."""
     removed = []
-    for image in client.images.list(filters={"label": "oduflow.test-image=true"}):
+    for image in client.images.list(filters={"label": [f"{k}={v}" for k, v in LABELS.items()]}):
         for tag in image.tags:
             if tag.partition(":")[0] in (POSTGRES_REPO, ODOO_REPO, BASE_REPO) and tag not in keep:
                 try:
@@ -249,7 +260,7 @@ def prune_stale_images(client: docker.DockerClient, keep: set[str]) -> list[str]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Build both images and print their tags (``--prune``: drop stale tags afterwards)."""
+    """Build the images and print their tags (``--prune``: drop stale tags afterwards)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--odoo-version", default="18.0", help="version the Odoo stand-in reports")
     parser.add_argument("--prune", action="store_true", help="remove older tags of the test images")
@@ -259,12 +270,18 @@ def main(argv: list[str] | None = None) -> int:
         for name, build in (
             ("postgres", lambda: ensure_postgres_image(client)),
             ("odoo", lambda: ensure_odoo_image(client, args.odoo_version)),
+            (f"odoo uid {OTHER_UID}", lambda: ensure_odoo_image(client, args.odoo_version, OTHER_UID)),
         ):
             started = time.monotonic()
             tag = build()
             print(f"{name}: {tag} ({time.monotonic() - started:.1f}s)", flush=True)
         if args.prune:
-            keep = {base_tag(), postgres_tag(), odoo_tag(args.odoo_version)}
+            keep = {
+                base_tag(),
+                postgres_tag(),
+                odoo_tag(args.odoo_version),
+                odoo_tag(args.odoo_version, OTHER_UID),
+            }
             for tag in prune_stale_images(client, keep):
                 print(f"removed {tag}", flush=True)
     finally:

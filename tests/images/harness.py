@@ -74,8 +74,6 @@ def kept(lines: list[str], keep: re.Pattern[str]) -> list[str]:
 class Lab:
     """Docker resources of one test module; :meth:`cleanup` removes every one of them."""
 
-    """The Docker resources of this module: created here, all removed by :meth:`cleanup`."""
-
     def __init__(self, client: Any) -> None:
         self.client = client
         self.suffix = secrets.token_hex(3)
@@ -206,15 +204,24 @@ class StandinEnv:
 
     def serve(self, tmp_path: Path, *args: str, conf: str) -> tuple[Any, str]:
         """Start a serving stand-in (``[options]`` + ``conf``) on a loopback port, wait for its health."""
-        conf_file = tmp_path / "odoo.conf"
-        conf_file.write_text("[options]\naddons_path = /mnt/extra-addons\ndata_dir = /var/lib/odoo\n" + conf)
+        header = "[options]\naddons_path = /mnt/extra-addons\ndata_dir = /var/lib/odoo\n"
+        return self.serve_conf(tmp_path, header + conf, ["odoo", *args])
+
+    def serve_conf(self, tmp_path: Path, conf_text: str, command: list[str]) -> tuple[Any, str]:
+        """Start ``command`` (through the entrypoint) with ``conf_text`` as ``/etc/odoo/odoo.conf``.
+
+        Port 8069 is published on a loopback port; returns (container, base URL) once
+        ``/web/health`` answers 200.
+        """
+        conf_file = tmp_path / f"odoo-{secrets.token_hex(3)}.conf"
+        conf_file.write_text(conf_text)
         tmp_path.chmod(0o755)
         conf_file.chmod(0o644)
         kwargs = self.odoo_kwargs(
             volumes={str(conf_file): {"bind": "/etc/odoo/odoo.conf", "mode": "ro"}},
             ports={"8069/tcp": ("127.0.0.1", None)},
         )
-        container = self.lab.start(self.images["odoo"], ["odoo", *args], kind="web", **kwargs)
+        container = self.lab.start(self.images["odoo"], command, kind="web", **kwargs)
         base = f"http://127.0.0.1:{self.published(container, '8069/tcp')}"
         deadline = time.monotonic() + 60
         while True:

@@ -21,7 +21,7 @@ def test_bundled_default_file_has_every_key_with_reference_defaults() -> None:
     cfg = config.load(resource_path("oduflow.toml"))
     assert cfg.server.host == "0.0.0.0" and cfg.server.port == 8000 and cfg.server.trace is False
     assert cfg.routing.mode == "port" and cfg.routing.acme_email == ""
-    assert (cfg.database.user, cfg.database.password, cfg.database.image) == ("odoo", "odoo", "postgres:15")
+    assert (cfg.database.user, cfg.database.password, cfg.database.image) == ("odoo", "", "postgres:15")
     assert cfg.storage.overlay_threshold_mb == 50
     team = cfg.team("1")
     assert (team.hostname, team.auth_token, team.ui_password, team.port_range) == (

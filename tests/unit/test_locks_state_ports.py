@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -61,7 +62,7 @@ def test_lock_holds_across_threads_and_processes(tmp_path: Path) -> None:
 def test_state_store_roundtrip_and_unique_slug(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "state.db")
     store.add_env(EnvRecord(team="1", branch="feat/x", slug="feat-x", params={"a": 1}))
-    with pytest.raises(Exception):  # noqa: B017 - sqlite3.IntegrityError
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
         store.add_env(EnvRecord(team="1", branch="feat-x", slug="feat-x"))
     store.update_env("1", "feat/x", status="ready", protected=True)
     rec = StateStore(tmp_path / "state.db").get_env("1", "feat/x")

@@ -45,7 +45,7 @@ def test_repository_odoo_conf_linking_out_of_the_checkout_is_refused(app: App, t
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "odoo.conf").symlink_to(secret)
-    with pytest.raises(ValidationError, match="refused: odoo.conf is a symlink"):
+    with pytest.raises(ValidationError, match=r"refused: odoo\.conf is a symlink"):
         runtime.conf_template(app, repo)
     (repo / "odoo.conf").unlink()
     (repo / "odoo.conf").write_text("[options]\nworkers = 2\n")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import configparser
+import re
+from dataclasses import replace
 
 import pytest
 
 from oduflow.app import resource_path
+from oduflow.database import new_password
 from oduflow.errors import StepError, ValidationError
 from oduflow.rollback import Steps
 from oduflow.services.runtime import OdooConf, render_conf
@@ -68,8 +71,19 @@ def test_a_failing_undo_does_not_stop_the_others() -> None:
     assert done == ["a"]
 
 
-def test_generated_secrets_never_look_like_options() -> None:
-    """The official entrypoint passes db_password as `--db_password VALUE`: no leading '-'."""
-    for _ in range(300):
-        opts = parsed(render_conf(resource_path("odoo.conf").read_text(), CONF))
-        assert opts["admin_passwd"].isalnum()
+def test_generated_role_passwords_never_look_like_options() -> None:
+    """The official entrypoint passes db_password as `--db_password VALUE`: no leading '-'.
+
+    Checked on what lands in odoo.conf: the role password Oduflow generates (``create_role`` and
+    ``login_role`` use :func:`new_password`) as ``db_password``, over many generations.
+    """
+    seen = set()
+    for _ in range(2000):
+        password = new_password()
+        conf = replace(CONF, db_password=password)
+        opts = parsed(render_conf(resource_path("odoo.conf").read_text(), conf))
+        written = opts["db_password"]
+        assert written == password and not written.startswith("-"), written
+        assert re.fullmatch(r"[0-9a-f]{40}", written), written
+        seen.add(written)
+    assert len(seen) == 2000  # random, not one fixed value

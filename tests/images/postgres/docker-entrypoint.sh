@@ -40,7 +40,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     rm -f "$pwfile"
     printf '\nhost all all all %s\n' "$auth" >> "$PGDATA/pg_hba.conf"
 
-    # A server on the unix socket only, with the caller's settings, for the init scripts.
+    # A server on the unix socket only, with the caller's settings (an hba_file too), for the
+    # init scripts; like the official image, psql gets the password in case local needs one.
+    export PGPASSWORD="${PGPASSWORD:-${POSTGRES_PASSWORD:-}}"
     opts=''
     if [ "$#" -gt 1 ]; then
         opts="$(printf '%q ' "${@:2}")"
@@ -59,6 +61,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
         esac
     done
     pg_ctl -D "$PGDATA" -m fast -w stop
+    unset PGPASSWORD
     log 'PostgreSQL init process complete; ready for start up.'
 fi
 

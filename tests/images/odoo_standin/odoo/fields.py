@@ -2,7 +2,9 @@
 
 Records read values through :meth:`Field.__get__` (delegated to the record, see
 ``odoo.models``); relational values are recordsets, empty values ``False`` (``0``/``0.0`` for
-numbers) like in Odoo.
+numbers) like in Odoo. Translatable text fields (``translate=True``) are ``jsonb`` columns keyed by
+language (``{"en_US": "Base"}``) like in Odoo 16+: the ORM writes the ``en_US`` key (other keys are
+kept), reads the context language with a fallback to ``en_US``, and searches ``col->>'en_US'``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import re
 from typing import Any
+
+_LANG = re.compile(r"^[A-Za-z]{2,3}(?:_[A-Za-z0-9]+)?(?:@[A-Za-z]+)?$")
 
 
 class Command:
@@ -72,6 +77,7 @@ class Field:
         self.related = kwargs.get("related")
         self.comodel_name: str | None = None
         self.inherited = bool(kwargs.get("inherited"))
+        self.translate = kwargs.get("translate", False)
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -110,6 +116,14 @@ class Field:
         """Record value -> ``read()`` value."""
         return value
 
+    def column_sql(self, column: str, lang: str) -> str:
+        """The SQL expression of the value held in ``column`` (``"table"."name"``)."""
+        return column
+
+    def assign_sql(self) -> str:
+        """``"name" = %s`` of an ``UPDATE`` writing the value given by :meth:`to_column`."""
+        return f'"{self.name}" = %s'
+
 
 class Id(Field):
     """The ``id`` field."""
@@ -128,12 +142,36 @@ class Id(Field):
 
 
 class Char(Field):
-    """Short text (``varchar``)."""
+    """Short text (``varchar``; ``jsonb`` keyed by language when ``translate``)."""
 
     type, column_type = "char", "varchar"
 
+    def __init__(self, string: Any = None, **kwargs: Any) -> None:
+        super().__init__(string, **kwargs)
+        if self.translate:
+            self.column_type = "jsonb"
+
     def to_column(self, value: Any) -> Any:
-        return None if value is False or value is None else str(value)
+        if value is False or value is None:
+            return None
+        return json.dumps({"en_US": str(value)}) if self.translate else str(value)
+
+    def from_column(self, value: Any, env: Any) -> Any:
+        if self.translate and isinstance(value, dict):
+            lang = env.lang if env is not None else "en_US"
+            value = value[lang] if lang in value else value.get("en_US")
+        return super().from_column(value, env)
+
+    def column_sql(self, column: str, lang: str) -> str:
+        if not self.translate:
+            return column
+        lang = lang if _LANG.match(lang) else "en_US"
+        return f"COALESCE({column}->>'{lang}', {column}->>'en_US')"
+
+    def assign_sql(self) -> str:
+        if not self.translate:
+            return super().assign_sql()
+        return f'"{self.name}" = COALESCE("{self.name}", \'{{}}\'::jsonb) || %s::jsonb'
 
 
 class Text(Char):

@@ -9,7 +9,6 @@ import sys
 
 from odoo import netsvc, release
 from odoo.tools import config
-from odoo.tools.config import UsageError
 
 _logger = logging.getLogger("odoo")
 COMMANDS = ("server", "shell", "scaffold", "help")
@@ -30,9 +29,6 @@ def main(argv: list[str] | None = None) -> int:
         from odoo.cli.scaffold import scaffold
 
         return scaffold(args)
-    if "--version" in args:
-        print(f"{release.description} {release.version}")
-        return 0
     if command == "shell":
         from odoo.cli.shell import run_shell
 
@@ -42,15 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     return run_server(args)
 
 
-def setup(args: list[str]) -> None:
-    """Parse the configuration, set up logging, report the configuration like the real server."""
+def setup(args: list[str], command: str = "server") -> None:
+    """Parse the configuration, set up logging, report the configuration like the real server.
+
+    A command line error (unknown option, ...) exits with code 2 and optparse's usage message
+    (``Usage: odoo server [options]``); ``--version`` prints the version and exits 0.
+    """
     if os.name == "posix" and getpass.getuser() == "root":
         sys.stderr.write("Running as user 'root' is a security risk.\n")
-    try:
-        warnings = config.parse_config(args)
-    except UsageError as exc:
-        sys.stderr.write(f"Usage: odoo [options]\n\nodoo: error: {exc}\n")
-        sys.exit(2)
+    warnings = config.parse_config(args, prog=f"{os.path.basename(sys.argv[0]) or 'odoo'} {command}")
     netsvc.init_logger(config["log_level"], config["logfile"] or None, list(config["log_handler"] or ()))
     for warning in warnings:
         logging.getLogger("odoo.tools.config").warning("%s", warning)

@@ -1,6 +1,9 @@
 """``odoo shell -d DB``: run Python from standard input (or interactively on a terminal) with ``env``.
 
-Like the real shell: ``env`` (superuser), ``self`` (its user), ``odoo`` and ``openerp`` are bound;
+Like the real shell: the server is started and stopped at once (``server.start(preload=[],
+stop=True)``: under ``test_enable`` that binds the HTTP port, so a port held by another server
+kills the shell with ``OSError: [Errno 98] Address already in use``, and the log shows
+``Initiating shutdown``); ``env`` (superuser), ``self`` (its user), ``odoo`` and ``openerp`` are bound;
 what the code prints goes to stdout and the log to stderr; nothing is committed unless the code
 calls ``env.cr.commit()``. Piped code that raises ends the process with the traceback on stderr
 and exit code 1 (the real shell ``exec``s standard input and lets the exception propagate).
@@ -12,6 +15,7 @@ import code
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 import odoo
@@ -34,7 +38,10 @@ def _console(local_vars: dict[str, Any]) -> None:
 
 def run_shell(args: list[str]) -> int:
     """Run the shell; returns 0."""
-    setup(args)
+    from odoo.service import server
+
+    setup(args, "shell")
+    server.start(preload=[], stop=True)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     dbnames = config.db_names
     if len(dbnames) > 1:
@@ -43,6 +50,7 @@ def run_shell(args: list[str]) -> int:
     if not dbnames:
         _console(local_vars)
         return 0
+    threading.current_thread().dbname = dbnames[0]  # type: ignore[attr-defined]
     registry = odoo.registry(dbnames[0])
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})

@@ -133,7 +133,7 @@ class CrudMixin(RelationalMixin):
             if pvals:
                 self.mapped(link).write(pvals)  # type: ignore[attr-defined]
         columns, later = self._split(vals)
-        assignments = [f'"{n}" = %s' for n in columns]
+        assignments = [self._fields[n].assign_sql() for n in columns]
         params = list(columns.values())
         if self._log_access:  # type: ignore[attr-defined]
             if "write_uid" not in columns:
@@ -255,7 +255,8 @@ class CrudMixin(RelationalMixin):
             field = self._fields.get(name)
             if field is None or not (field.store or name == "id") or not (field.column_type or name == "id"):
                 continue
-            term = f'"{self._table}"."{name}" {(direction or "asc").upper()}'
+            column = field.column_sql(f'"{self._table}"."{name}"', self.env.lang)
+            term = f"{column} {(direction or 'asc').upper()}"
             terms.append(term + (f" NULLS {nulls.upper()}" if nulls else ""))
         return ", ".join(terms or [f'"{self._table}".id'])
 
@@ -367,6 +368,7 @@ class CrudMixin(RelationalMixin):
                 "required": field.required,
                 "store": field.store,
                 "readonly": bool(field.args.get("readonly")),
+                "translate": bool(field.translate),
             }
             if field.comodel_name:
                 desc["relation"] = field.comodel_name

@@ -90,6 +90,8 @@ def set_xmlid(cr: Any, module: str, name: str, model: str, res_id: int, noupdate
 def reflect_models(env: Any, model_names: list[str], module: str) -> None:
     """Rows of ``ir_model`` and ``ir_model_fields`` for the models, with their external ids."""
     cr = env.cr
+    model_label = env.registry["ir.model"]._fields["name"].to_column  # jsonb {"en_US": ...}
+    field_label = env.registry["ir.model.fields"]._fields["field_description"].to_column
     for name in model_names:
         cls = env.registry[name]
         cr.execute("SELECT id FROM ir_model WHERE model = %s", (name,))
@@ -101,7 +103,7 @@ def reflect_models(env: Any, model_names: list[str], module: str) -> None:
                 "INSERT INTO ir_model (model, name, state, transient, create_date, write_date) "
                 "VALUES (%s, %s, 'base', %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC') "
                 "RETURNING id",
-                (name, cls._description or name, bool(cls._transient)),
+                (name, model_label(cls._description or name), bool(cls._transient)),
             )
             model_id = cr.fetchone()[0]
         xml_name = "model_" + name.replace(".", "_")
@@ -120,7 +122,7 @@ def reflect_models(env: Any, model_names: list[str], module: str) -> None:
                         fname,
                         name,
                         model_id,
-                        str(field.string or fname.replace("_", " ").title()),
+                        field_label(str(field.string or fname.replace("_", " ").title())),
                         field.type,
                         field.comodel_name,
                         field.required,

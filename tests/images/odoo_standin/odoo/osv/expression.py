@@ -113,7 +113,7 @@ def leaf_sql(model: Any, path: Any, operator: str, value: Any) -> tuple[str, lis
         raise ValueError(f"Field {model._name}.{name} is not relational: {path!r}")
     if not field.store and name != "id":
         raise ValueError(f"Non-stored field {model._name}.{name} cannot be searched.")
-    return _column(f'"{table}"."{name}"', field.type, operator, value)
+    return _column(field.column_sql(f'"{table}"."{name}"', model.env.lang), field.type, operator, value)
 
 
 def _relational(model: Any, field: Any, rest: str, operator: str, value: Any) -> tuple[str, list[Any]]:

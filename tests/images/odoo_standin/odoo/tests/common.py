@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import http.cookiejar
 import itertools
+import json
 import threading
 import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -15,7 +20,6 @@ from odoo.tools import config
 
 ADMIN_USER_ID = 2
 HOST = "127.0.0.1"
-PORT = 8069
 _savepoints = itertools.count()
 
 
@@ -116,18 +120,101 @@ class SingleTransactionCase(BaseCase):
         cls.env = api.Environment(cls.cr, SUPERUSER_ID, {})
 
 
+class Response:
+    """What :meth:`HttpCase.url_open` returns (the parts of ``requests.Response`` tests use)."""
+
+    def __init__(self, url: str, status_code: int, headers: Any, content: bytes) -> None:
+        self.url, self.status_code, self.headers, self.content = url, status_code, headers, content
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8."""
+        return self.content.decode("utf-8", errors="replace")
+
+    @property
+    def ok(self) -> bool:
+        """Whether the status is below 400."""
+        return self.status_code < 400
+
+    def json(self) -> Any:
+        """The body decoded as JSON."""
+        return json.loads(self.content)
+
+    def raise_for_status(self) -> None:
+        """Raise ``urllib.error.HTTPError`` for a 4xx/5xx status."""
+        if not self.ok:
+            raise urllib.error.HTTPError(self.url, self.status_code, self.text[:200], self.headers, None)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 class HttpCase(TransactionCase):
-    """Browser tests: skipped by the stand-in (there is no browser)."""
+    """Tests talking HTTP to the server of the test run itself (``127.0.0.1:http_port``).
+
+    ``url_open`` and ``authenticate`` really request the run's HTTP server (started under
+    ``--test-enable`` whatever ``--no-http`` says). The requests do not share the test's cursor
+    (no ``registry.enter_test_mode``): they see committed data only. ``start_tour`` and
+    ``browser_js`` skip the test like Odoo does when Chrome is not installed (the official image
+    has no Chrome either).
+    """
+
+    @classmethod
+    def base_url(cls) -> str:
+        """``http://127.0.0.1:PORT`` of the run's own HTTP server."""
+        return f"http://{HOST}:{int(config['http_port'])}"
 
     def setUp(self) -> None:
         super().setUp()
-        self.skipTest("HttpCase is not supported by the Odoo stand-in")
+        self.cookies = http.cookiejar.CookieJar()
 
-    def url_open(self, *args: Any, **kwargs: Any) -> Any:
-        """Not supported."""
-        raise unittest.SkipTest("HttpCase is not supported by the Odoo stand-in")
+    def url_open(
+        self,
+        url: str,
+        data: Any = None,
+        files: Any = None,
+        timeout: float = 12,
+        headers: dict[str, str] | None = None,
+        allow_redirects: bool = True,
+        head: bool = False,
+    ) -> Response:
+        """GET (POST with ``data``, HEAD with ``head``) ``url``; a path is relative to :meth:`base_url`."""
+        if url.startswith("/"):
+            url = self.base_url() + url
+        body = urllib.parse.urlencode(data).encode() if isinstance(data, dict) else data
+        if isinstance(body, str):
+            body = body.encode()
+        method = "HEAD" if head else ("POST" if body is not None else "GET")
+        handlers: list[Any] = [urllib.request.HTTPCookieProcessor(self.cookies)]
+        if head or not allow_redirects:
+            handlers.append(_NoRedirect())
+        request = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
+        try:
+            with urllib.request.build_opener(*handlers).open(request, timeout=timeout) as reply:
+                return Response(reply.geturl(), reply.status, reply.headers, reply.read())
+        except urllib.error.HTTPError as error:
+            return Response(url, error.code, error.headers, error.read())
 
-    start_tour = browser_js = url_open
+    def authenticate(self, user: str | None, password: str | None, browser: Any = None) -> None:
+        """Log ``user`` in through ``/web/session/authenticate`` (the session cookie is kept)."""
+        self.cookies.clear()
+        if not user:
+            return
+        params = {"db": get_db_name(), "login": user, "password": password}
+        payload = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}).encode()
+        reply = self.url_open(
+            "/web/session/authenticate", data=payload, headers={"Content-Type": "application/json"}
+        ).json()
+        if reply.get("error"):
+            raise AssertionError(f"authentication of {user!r} failed: {reply['error']}")
+
+    def browser_js(self, *args: Any, **kwargs: Any) -> None:
+        """Needs Chrome: skipped, like Odoo without Chrome."""
+        raise unittest.SkipTest("Chrome browser not found")
+
+    start_tour = browser_js
 
 
 class Form:

@@ -101,6 +101,15 @@ class TestReport:
             _stats_logger.info("%s: %d tests %.2fs %d queries", module, count, seconds, queries)
 
     def log_summary(self, dbname: str) -> None:
-        """The final ``N failed, M error(s) of K tests when loading database 'DB'`` line."""
-        level = logging.INFO if self.wasSuccessful() else logging.ERROR
+        """The final ``N failed, M error(s) of K tests when loading database 'DB'`` line.
+
+        ERROR when a test failed, WARNING when no test ran, INFO otherwise (Odoo 18's
+        ``ThreadedServer.run``).
+        """
+        if not self.wasSuccessful():
+            level = logging.ERROR
+        elif not self.testsRun:
+            level = logging.WARNING
+        else:
+            level = logging.INFO
         _result_logger.log(level, "%s when loading database %r", self, dbname)

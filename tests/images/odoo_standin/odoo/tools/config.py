@@ -1,24 +1,24 @@
 """Command line and ``[options]`` configuration, like Odoo's ``odoo.tools.config``.
 
 Command line options override the configuration file (``-c``, else ``$ODOO_RC``, else
-``~/.odoorc``). Unknown options are reported with a warning and ignored, which is more tolerant
-than the real server; an invalid ``--addons-path`` fails like the real one (exit code 2).
+``~/.odoorc``). The command line is parsed by :mod:`optparse` like the real server's, so errors
+are the real ones: an unknown option, a missing or badly typed value, a positional argument or an
+invalid ``--addons-path`` print ``Usage: odoo server [options]`` and ``odoo server: error: ...`` on
+standard error and exit with code 2; long options may be abbreviated; ``--version`` prints
+``Odoo Server 18.0-YYYYMMDD`` and exits 0.
 """
 
 from __future__ import annotations
 
 import configparser
 import contextlib
+import optparse
 import os
 import sys
 from dataclasses import dataclass
 from typing import Any
 
 from odoo import release
-
-
-class UsageError(Exception):
-    """A command line error, printed optparse-style with exit code 2."""
 
 
 @dataclass(frozen=True)
@@ -100,15 +100,21 @@ _OPTS = [
     Opt("limit_time_real_cron", ("--limit-time-real-cron",), "int", -1),
     Opt("limit_request", ("--limit-request",), "int", 65536),
 ]
-_BY_FLAG = {flag: opt for opt in _OPTS for flag in opt.flags}
-_BY_DEST = {opt.dest: opt for opt in _OPTS}
+SHELL_OPTS = (Opt("shell_file", ("--shell-file",), default=""),)
+_BY_DEST = {opt.dest: opt for opt in (*_OPTS, *SHELL_OPTS)}
 _FILE_ONLY = {
     "admin_passwd": "admin",
     "csv_internal_sep": ",",
     "reportgz": False,
     "publisher_warranty_url": "",
 }
-_BARE_VALUES = {"without_demo": "all", "dev_mode": "all"}
+_OPTPARSE_KINDS: dict[str, dict[str, Any]] = {
+    "str": {"type": "string"},
+    "int": {"type": "int"},
+    "true": {"action": "store_true"},
+    "false": {"action": "store_false"},
+    "append": {"action": "append"},
+}
 
 
 def _convert(opt: Opt | None, value: Any) -> Any:
@@ -130,7 +136,7 @@ class Configuration:
     """The parsed options; read like a dict (``config['db_name']``)."""
 
     def __init__(self) -> None:
-        self.options: dict[str, Any] = {opt.dest: opt.default for opt in _OPTS}
+        self.options: dict[str, Any] = {opt.dest: opt.default for opt in (*_OPTS, *SHELL_OPTS)}
         self.options.update(_FILE_ONLY)
         self.rcfile = os.path.expanduser("~/.odoorc")
         self.warnings: list[str] = []
@@ -145,9 +151,12 @@ class Configuration:
         """The value of ``key``, or ``default``."""
         return self.options.get(key, default)
 
-    def parse_config(self, args: list[str] | None = None) -> list[str]:
-        """Parse ``args`` (the command line after the sub-command) and the config file."""
-        given = self._parse_args(list(sys.argv[1:] if args is None else args))
+    def parse_config(self, args: list[str] | None = None, prog: str = "odoo server") -> list[str]:
+        """Parse ``args`` (the command line after the sub-command) and the config file.
+
+        A command line error exits like optparse (usage and error on standard error, code 2).
+        """
+        given = _parse_args(list(sys.argv[1:] if args is None else args), prog)
         self.rcfile = os.path.abspath(
             given.get("config")
             or os.environ.get("ODOO_RC")
@@ -158,42 +167,6 @@ class Configuration:
         self.options.update(given)
         self._post_process()
         return self.warnings
-
-    def _parse_args(self, args: list[str]) -> dict[str, Any]:
-        given: dict[str, Any] = {}
-        i = 0
-        while i < len(args):
-            token = args[i]
-            i += 1
-            if token.startswith("--"):
-                flag, has_value, value = token.partition("=")
-            elif token.startswith("-") and len(token) > 1:
-                flag, value = token[:2], token[2:]
-                has_value = "=" if value else ""
-            else:
-                self.warnings.append(f"unexpected argument {token!r} ignored")
-                continue
-            opt = _BY_FLAG.get(flag)
-            if opt is None:
-                self.warnings.append(f"unknown option {flag!r} ignored")
-                continue
-            if opt.kind in ("true", "false"):
-                given[opt.dest] = opt.kind == "true"
-                continue
-            if not has_value:
-                if i < len(args) and not (opt.dest in _BARE_VALUES and args[i].startswith("-")):
-                    value, i = args[i], i + 1
-                elif opt.dest in _BARE_VALUES:
-                    value = _BARE_VALUES[opt.dest]
-                else:
-                    raise UsageError(f"{flag} option requires 1 argument")
-            if opt.dest == "addons_path":
-                value = _check_addons_path(flag, value)
-            if opt.kind == "append":
-                given[opt.dest] = (*given.get(opt.dest, ()), value)
-            else:
-                given[opt.dest] = _convert(opt, value)
-        return given
 
     def _load_file(self, path: str) -> None:
         parser = configparser.RawConfigParser()
@@ -259,6 +232,39 @@ class Configuration:
         self.options["admin_passwd"] = password
 
 
+def make_parser(prog: str = "odoo server", extra: tuple[Opt, ...] = ()) -> optparse.OptionParser:
+    """The option parser of the real server (``prog`` is ``odoo server`` or ``odoo shell``)."""
+    parser = optparse.OptionParser(prog=prog, version=f"{release.description} {release.version}")
+    for opt in (*_OPTS, *extra):
+        if opt.dest == "addons_path":
+            parser.add_option(
+                *opt.flags, dest=opt.dest, type="string", action="callback", callback=_addons_path_callback
+            )
+        else:
+            parser.add_option(*opt.flags, dest=opt.dest, **_OPTPARSE_KINDS[opt.kind])
+    parser.set_defaults(**dict.fromkeys(parser.defaults))
+    return parser
+
+
+def _parse_args(args: list[str], prog: str) -> dict[str, Any]:
+    """The options given on the command line (``None`` = not given); positional arguments are errors."""
+    parser = make_parser(prog, SHELL_OPTS if prog.endswith(" shell") else ())
+    values, positional = parser.parse_args(args)
+    if positional:
+        parser.error("unrecognized parameters: '{}'".format(" ".join(positional)))
+    given = {key: value for key, value in vars(values).items() if value is not None}
+    if "log_handler" in given:
+        given["log_handler"] = tuple(given["log_handler"])
+    return given
+
+
+def _addons_path_callback(option: Any, flag: str, value: str, parser: optparse.OptionParser) -> None:
+    try:
+        setattr(parser.values, option.dest, _check_addons_path(flag, value))
+    except ValueError as exc:
+        raise optparse.OptionValueError(str(exc)) from None
+
+
 def _check_addons_path(flag: str, value: str) -> str:
     """Validate ``--addons-path`` like optparse's callback in the real server."""
     paths = []
@@ -267,9 +273,9 @@ def _check_addons_path(flag: str, value: str) -> str:
             continue
         path = os.path.abspath(os.path.expanduser(raw.strip()))
         if not os.path.isdir(path):
-            raise UsageError(f"option {flag}: no such directory: {path!r}")
+            raise ValueError(f"option {flag}: no such directory: {path!r}")
         if not _is_addons_dir(path):
-            raise UsageError(f"option {flag}: the path {raw.strip()!r} is not a valid addons directory")
+            raise ValueError(f"option {flag}: the path {raw.strip()!r} is not a valid addons directory")
         paths.append(path)
     return ",".join(paths)
 

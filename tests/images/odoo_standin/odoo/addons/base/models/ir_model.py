@@ -15,7 +15,7 @@ class IrModel(models.Model):
     _order = "model"
     _rec_name = "name"
 
-    name = fields.Char("Model Description", required=True)
+    name = fields.Char("Model Description", required=True, translate=True)
     model = fields.Char(default="x_", required=True, index=True)
     info = fields.Text("Information")
     state = fields.Selection([("manual", "Custom Object"), ("base", "Base Object")], default="manual")
@@ -43,7 +43,7 @@ class IrModelFields(models.Model):
     name = fields.Char("Field Name", required=True, index=True)
     model = fields.Char("Model Name", index=True)
     model_id = fields.Many2one("ir.model", "Model", ondelete="cascade", index=True)
-    field_description = fields.Char("Field Label")
+    field_description = fields.Char("Field Label", translate=True)
     ttype = fields.Char("Field Type")
     relation = fields.Char("Related Model")
     required = fields.Boolean()

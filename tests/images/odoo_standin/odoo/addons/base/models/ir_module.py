@@ -33,9 +33,9 @@ class Module(models.Model):
     _order = "application desc,sequence,name"
 
     name = fields.Char("Technical Name", required=True, index=True)
-    shortdesc = fields.Char("Module Name")
-    summary = fields.Char("Summary")
-    description = fields.Text("Description")
+    shortdesc = fields.Char("Module Name", translate=True)
+    summary = fields.Char("Summary", translate=True)
+    description = fields.Text("Description", translate=True)
     author = fields.Char("Author")
     maintainer = fields.Char("Maintainer")
     website = fields.Char("Website")

@@ -36,7 +36,7 @@ class View(models.Model):
     key = fields.Char()
     priority = fields.Integer("Sequence", default=16, required=True)
     type = fields.Selection(VIEW_TYPES, "View Type")
-    arch_db = fields.Text("Arch Blob")
+    arch_db = fields.Text("Arch Blob", translate=True)
     arch = fields.Text("View Architecture", compute="_compute_arch", inverse="_inverse_arch")
     arch_fs = fields.Char("Arch Filename")
     inherit_id = fields.Many2one("ir.ui.view", "Inherited View", ondelete="restrict", index=True)
@@ -133,7 +133,7 @@ class Menu(models.Model):
     _description = "Menu"
     _order = "sequence,id"
 
-    name = fields.Char("Menu", required=True)
+    name = fields.Char("Menu", required=True, translate=True)
     active = fields.Boolean(default=True)
     sequence = fields.Integer(default=10)
     parent_id = fields.Many2one("ir.ui.menu", "Parent Menu", index=True, ondelete="restrict")
@@ -150,10 +150,10 @@ class ActWindow(models.Model):
     _description = "Action Window"
     _order = "name, id"
 
-    name = fields.Char("Action Name", required=True)
+    name = fields.Char("Action Name", required=True, translate=True)
     type = fields.Char(default="ir.actions.act_window")
     xml_id = fields.Char("External ID")
-    help = fields.Html("Action Description")
+    help = fields.Html("Action Description", translate=True)
     binding_model_id = fields.Many2one("ir.model", ondelete="cascade")
     binding_view_types = fields.Char(default="list,form")
     res_model = fields.Char("Destination Model", required=True)
@@ -175,7 +175,7 @@ class ActServer(models.Model):
     _description = "Server Actions"
     _order = "sequence,name"
 
-    name = fields.Char("Action Name", required=True)
+    name = fields.Char("Action Name", required=True, translate=True)
     type = fields.Char(default="ir.actions.server")
     sequence = fields.Integer(default=5)
     model_id = fields.Many2one("ir.model", "Model", ondelete="cascade")
@@ -193,7 +193,7 @@ class ActClient(models.Model):
     _name = "ir.actions.client"
     _description = "Client Action"
 
-    name = fields.Char("Action Name", required=True)
+    name = fields.Char("Action Name", required=True, translate=True)
     type = fields.Char(default="ir.actions.client")
     tag = fields.Char("Client action tag", required=True)
     target = fields.Char(default="current")
@@ -208,7 +208,7 @@ class ActReport(models.Model):
     _name = "ir.actions.report"
     _description = "Report Action"
 
-    name = fields.Char(required=True)
+    name = fields.Char(required=True, translate=True)
     type = fields.Char(default="ir.actions.report")
     model = fields.Char("Model Name", required=True)
     report_type = fields.Char(default="qweb-pdf")
@@ -226,7 +226,7 @@ class ActUrl(models.Model):
     _name = "ir.actions.act_url"
     _description = "Action URL"
 
-    name = fields.Char(required=True)
+    name = fields.Char(required=True, translate=True)
     type = fields.Char(default="ir.actions.act_url")
     url = fields.Text("Action URL", required=True)
     target = fields.Char("Action Target", default="new")

@@ -113,7 +113,7 @@ class PartnerCategory(models.Model):
     _description = "Partner Tags"
     _order = "name"
 
-    name = fields.Char("Name", required=True)
+    name = fields.Char("Name", required=True, translate=True)
     color = fields.Integer(string="Color")
     parent_id = fields.Many2one("res.partner.category", string="Parent Category", ondelete="cascade")
     active = fields.Boolean(default=True)
@@ -126,8 +126,8 @@ class PartnerTitle(models.Model):
     _description = "Partner Title"
     _order = "name"
 
-    name = fields.Char(string="Title", required=True)
-    shortcut = fields.Char(string="Abbreviation")
+    name = fields.Char(string="Title", required=True, translate=True)
+    shortcut = fields.Char(string="Abbreviation", translate=True)
 
 
 class Country(models.Model):
@@ -137,7 +137,7 @@ class Country(models.Model):
     _description = "Country"
     _order = "name"
 
-    name = fields.Char(string="Country Name", required=True)
+    name = fields.Char(string="Country Name", required=True, translate=True)
     code = fields.Char(string="Country Code", required=True)
     phone_code = fields.Integer(string="Country Calling Code")
     currency_id = fields.Many2one("res.currency", string="Currency")

@@ -47,11 +47,11 @@ class Groups(models.Model):
     _description = "Access Groups"
     _order = "name"
 
-    name = fields.Char(required=True)
+    name = fields.Char(required=True, translate=True)
     full_name = fields.Char(compute="_compute_full_name")
     users = fields.Many2many("res.users", "res_groups_users_rel", "gid", "uid")
     implied_ids = fields.Many2many("res.groups", "res_groups_implied_rel", "gid", "hid", string="Inherits")
-    comment = fields.Text()
+    comment = fields.Text(translate=True)
     share = fields.Boolean(string="Share Group")
     category_name = fields.Char("Application")
 

@@ -1,0 +1,231 @@
+"""The shared PostgreSQL server: its superuser password, client authentication and container.
+
+What ``oduflow init`` makes, in ``<data_dir>/postgres`` (mode 0700):
+
+- ``superuser.password`` (0600): a random password, when ``[database].password`` is empty;
+- ``postgresql.conf`` and ``pg_hba.conf``: the server's configuration, the second rendered from
+  the ``pg_hba.conf`` template (the superuser refused over the network);
+- ``run/``: the container's ``/var/run/postgresql``, the socket Oduflow administers through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from psycopg import sql
+
+from oduflow import docker_api
+from oduflow.app import PG_SOCKET_IN_CONTAINER, UNIX_SOCKET_PATH_MAX, App
+from oduflow.contracts import Progress
+from oduflow.database import Database, PasswordRejectedError
+from oduflow.errors import PrerequisiteNotMetError
+from oduflow.fsutil import private_dir
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
+
+    from oduflow.services.system import Report
+
+PG_CONF_IN_CONTAINER = "/etc/postgresql/postgresql.conf"
+HBA_IN_CONTAINER = "/etc/postgresql/pg_hba.conf"
+LEGACY_PASSWORD = "odoo"
+"""The fixed superuser password of Oduflow versions before the random one: ``init`` replaces it."""
+SUPERUSER_PLACEHOLDER = "{{superuser}}"
+
+
+def ensure_password_file(app: App, report: Report) -> None:
+    """Write a random superuser password (0600) unless the operator set ``[database].password``."""
+    path = app.superuser_password_file
+    private_dir(path.parent)
+    if app.config.database.password:
+        return
+    if path.is_file() and path.read_text(encoding="utf-8").strip():
+        path.chmod(0o600)
+        report.existing.append(str(path))
+        return
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secrets.token_hex(32) + "\n")
+    report.created.append(str(path))
+
+
+def render_hba(app: App) -> str:
+    """``pg_hba.conf`` (the config directory's copy, else the bundled one) for this superuser."""
+    template = app.config_file("pg_hba.conf").read_text(encoding="utf-8")
+    return template.replace(SUPERUSER_PLACEHOLDER, f'"{app.config.database.user}"')
+
+
+def _write_in_place(path: Path, text: str) -> bool:
+    """Write ``text`` into ``path`` keeping its inode (a bind mount follows the inode); True if changed."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    with path.open("w", encoding="utf-8") as out:
+        out.write(text)
+    path.chmod(0o644)
+    return True
+
+
+def _is_current(app: App, container: Container) -> bool:
+    """The container shares its socket directory, reads Oduflow's pg_hba.conf and publishes no port."""
+    mounts = {m.get("Destination"): m.get("Source") for m in container.attrs.get("Mounts") or []}
+    host_config = container.attrs.get("HostConfig") or {}
+    return (
+        mounts.get(PG_SOCKET_IN_CONTAINER) == str(app.db_socket_dir)
+        and mounts.get(HBA_IN_CONTAINER) == str(app.db_dir / "pg_hba.conf")
+        and not host_config.get("PortBindings")
+    )
+
+
+def _check_socket_path(app: App) -> None:
+    socket = app.db_socket_dir / ".s.PGSQL.5432"
+    if len(str(socket).encode()) > UNIX_SOCKET_PATH_MAX:
+        raise PrerequisiteNotMetError(
+            f"the PostgreSQL socket path {socket} is longer than {UNIX_SOCKET_PATH_MAX} bytes: "
+            "set [storage].data_dir to a shorter directory"
+        )
+
+
+def _start(app: App, progress: Progress) -> None:
+    client = app.docker()
+    conf = app.db_dir / "postgresql.conf"
+    shutil.copyfile(app.config_file("postgresql.conf"), conf)
+    conf.chmod(0o644)
+    progress(f"starting {app.names.db_container}")
+    docker_api.start_service(
+        client,
+        app.config.database.image,
+        name=app.names.db_container,
+        command=[
+            "postgres",
+            "-c",
+            f"config_file={PG_CONF_IN_CONTAINER}",
+            "-c",
+            f"hba_file={HBA_IN_CONTAINER}",
+            "-c",
+            f"unix_socket_directories={PG_SOCKET_IN_CONTAINER}",
+        ],
+        environment={
+            "POSTGRES_USER": app.config.database.user,
+            "POSTGRES_PASSWORD": app.superuser_password(),
+            "POSTGRES_DB": "postgres",
+        },
+        volumes={
+            app.names.db_volume: {"bind": "/var/lib/postgresql/data", "mode": "rw"},
+            str(conf): {"bind": PG_CONF_IN_CONTAINER, "mode": "ro"},
+            str(app.db_dir / "pg_hba.conf"): {"bind": HBA_IN_CONTAINER, "mode": "ro"},
+            str(app.db_socket_dir): {"bind": PG_SOCKET_IN_CONTAINER, "mode": "rw"},
+        },
+        network=app.names.network,
+        labels=app.names.labels("db"),
+        restart_policy={"Name": "unless-stopped"},
+        shm_size="256m",
+    )
+
+
+def check_image(app: App, progress: Progress) -> None:
+    """Make sure the database image is there when the container is to be (re)created."""
+    container = docker_api.get_container(app.docker(), app.names.db_container)
+    if container is None or not _is_current(app, container):
+        progress(f"checking image {app.config.database.image}")
+        docker_api.ensure_image(app.docker(), app.config.database.image)
+
+
+def ensure_server(app: App, report: Report, progress: Progress) -> None:
+    """Password file, rendered ``pg_hba.conf``, socket directory and a running, current container.
+
+    A container made by an older Oduflow (no shared socket, no ``pg_hba.conf``, a published
+    port) is recreated on the same data volume.
+    """
+    client = app.docker()
+    name = app.names.db_container
+    _check_socket_path(app)
+    ensure_password_file(app, report)
+    hba_changed = _write_in_place(app.db_dir / "pg_hba.conf", render_hba(app))
+    app.db_socket_dir.mkdir(exist_ok=True)
+    container = docker_api.get_container(client, name)
+    outdated = container is not None and not _is_current(app, container)
+    if container is None or outdated:
+        docker_api.ensure_image(client, app.config.database.image)
+        if outdated:
+            progress(f"recreating {name} (socket directory, pg_hba.conf; the data volume stays)")
+            docker_api.remove_container(client, name)
+        volume = app.names.db_volume
+        if not client.volumes.list(filters={"name": volume}):
+            client.volumes.create(volume, labels=app.names.labels("db-data"))
+            report.created.append(f"volume {volume}")
+        _start(app, progress)
+        report.created.append(
+            f"recreated container {name}: socket directory {app.db_socket_dir}, pg_hba.conf, "
+            f"no published port (data volume {volume} kept)"
+            if outdated
+            else f"container {name}"
+        )
+        container = None
+    elif container.status != "running":
+        container.start()
+        report.created.append(f"started container {name}")
+    else:
+        report.existing.append(f"container {name}")
+    progress("waiting for PostgreSQL")
+    _wait_and_rotate(app, report)
+    if hba_changed and container is not None:
+        app.db().query("SELECT pg_catalog.pg_reload_conf()")
+        report.created.append(f"reloaded {app.db_dir / 'pg_hba.conf'}")
+
+
+def _wait_and_rotate(app: App, report: Report) -> None:
+    """Wait for the server; a volume still on the old fixed password gets the random one."""
+    db = app.db()
+    try:
+        db.wait_ready(timeout=120)
+        return
+    except PasswordRejectedError:
+        if app.config.database.password:
+            raise PasswordRejectedError(
+                f"the data volume {app.names.db_volume} has another superuser password than "
+                "[database].password: set the one it was initialised with"
+            ) from None
+    legacy = Database(replace(db.ep, password=LEGACY_PASSWORD))
+    try:
+        legacy.wait_ready(timeout=30)
+    except PasswordRejectedError:
+        raise PasswordRejectedError(
+            f"the data volume {app.names.db_volume} refuses the superuser password in "
+            f"{app.superuser_password_file}: set [database].password to the one it was "
+            "initialised with"
+        ) from None
+    legacy.query(
+        sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+            sql.Identifier(app.config.database.user), sql.Literal(db.ep.password)
+        )
+    )
+    db.wait_ready(timeout=30)
+    report.created.append(
+        f"superuser password of {app.names.db_volume}: the old default replaced by the random one "
+        f"in {app.superuser_password_file}"
+    )
+
+
+def remove_files(app: App, report: Report) -> None:
+    """What :func:`ensure_server` wrote on the host (``destroy``, once the container is gone)."""
+    for path in (
+        app.superuser_password_file,
+        app.db_dir / "pg_hba.conf",
+        app.db_dir / "postgresql.conf",
+    ):
+        if path.is_file():
+            path.unlink()
+            report.removed.append(str(path))
+    if app.db_socket_dir.is_dir():
+        shutil.rmtree(app.db_socket_dir, ignore_errors=True)
+        if not app.db_socket_dir.exists():
+            report.removed.append(str(app.db_socket_dir))
+    with contextlib.suppress(OSError):
+        app.db_dir.rmdir()
