@@ -127,7 +127,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     names = list(results["runs"])
-    ax.boxplot([results["runs"][n]["seconds"] for n in names], labels=names)
+    ax.boxplot([results["runs"][n]["seconds"] for n in names])
+    ax.set_xticks(range(1, len(names) + 1), names)
     ax.set_ylabel("seconds per test run")
     ax.set_title("run_odoo_tests demo_ok beside a serving server")
     fig.tight_layout()
