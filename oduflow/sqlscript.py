@@ -23,8 +23,14 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
+from typing import BinaryIO
 
 from oduflow.errors import ValidationError
+
+MAX_LINE = 256 << 20
+"""Longest line read (a COPY row with a large ``bytea`` is one line): a longer one is refused."""
+MAX_STATEMENT = 256 << 20
+"""Largest statement kept in memory until its ``;`` (the server takes at most 1 GB)."""
 
 
 class ScriptError(ValidationError):
@@ -101,8 +107,11 @@ _ROUTINE_WORDS = {b"create": b"c", b"function": b"f", b"procedure": b"p", b"or":
 class SqlScript:
     """The statements of a plain SQL script read from ``lines`` (bytes, each with its newline)."""
 
-    def __init__(self, lines: Iterable[bytes], name: str = "dump.sql") -> None:
+    def __init__(
+        self, lines: Iterable[bytes], name: str = "dump.sql", max_statement: int = MAX_STATEMENT
+    ) -> None:
         self.name = name
+        self.max_statement = max_statement
         self.std_strings = True
         """``standard_conforming_strings`` of the session the statements run in."""
         self._lines = enumerate(lines, 1)
@@ -117,6 +126,7 @@ class SqlScript:
         self._begins = 0  # BEGIN ... END depth inside CREATE FUNCTION/PROCEDURE
         self._words: list[bytes] = []  # first letters of the statement's leading keywords
         self._buf: list[bytes] = []
+        self._size = 0  # bytes in self._buf
         self._start = 0  # first line of the pending statement (0: none)
         self._copy_pending = False
 
@@ -179,6 +189,9 @@ class SqlScript:
                 self._token(kind or "", m.group(), line, pos)
             pos = end
         self._buf.append(line[seg:])
+        self._size += len(line) - seg
+        if self._size > self.max_statement:
+            raise self.error(self._start, f"statement larger than {self.max_statement >> 20} MiB")
 
     def _finish_statement(self, line: bytes, end: int) -> Statement:
         sql = b"".join(self._buf)
@@ -186,7 +199,7 @@ class SqlScript:
         if copy and line[end:].strip():
             raise self.error(self._lineno, "text after 'COPY ... FROM stdin;' on its line")
         statement = Statement(sql, self._start, copy)
-        self._buf, self._start, self._words = [], 0, []
+        self._buf, self._size, self._start, self._words = [], 0, 0, []
         self._copy_pending = copy
         return statement
 
@@ -287,6 +300,16 @@ class SqlScript:
         if self._state in (_State.INITIAL, _State.AFTER_QUOTE):
             return
         raise self.error(self._opened, f"unterminated {self._state.value} (the file ends inside it)")
+
+
+def read_lines(stream: BinaryIO, name: str = "dump.sql", limit: int = MAX_LINE) -> Iterator[bytes]:
+    """The lines of ``stream`` (newline kept), refusing one longer than ``limit`` bytes."""
+    lineno = 0
+    while line := stream.readline(limit + 1):
+        lineno += 1
+        if len(line) > limit:
+            raise ScriptError(name, lineno, f"line longer than {limit >> 20} MiB")
+        yield line
 
 
 def check(lines: Iterable[bytes], name: str = "dump.sql") -> int:

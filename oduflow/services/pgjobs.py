@@ -23,7 +23,7 @@ import psycopg
 from oduflow import docker_api
 from oduflow.app import PG_SOCKET_IN_CONTAINER, App
 from oduflow.errors import ExternalCommandError, ValidationError
-from oduflow.sqlscript import SqlScript, Statement
+from oduflow.sqlscript import SqlScript, Statement, read_lines
 
 DUMP_MOUNT = "/dump"
 PGPASS_IN_JOB = "/run/oduflow/pgpass"
@@ -167,10 +167,10 @@ def load_sql(app: App, db_name: str, dump_file: Path, login: tuple[str, str]) ->
     deadline = time.monotonic() + app.config.limits.command_timeout
     count = 0
     with (
-        dump_file.open("rb") as lines,
+        dump_file.open("rb") as stream,
         app.db().connect(db_name, user=login[0], password=login[1]) as conn,
     ):
-        script = SqlScript(lines, dump_file.name)
+        script = SqlScript(read_lines(stream, dump_file.name), dump_file.name)
         for statement in script.statements():
             _execute(conn, script, statement)
             count += 1

@@ -3,12 +3,13 @@ meta-command refused with its line, COPY data handed over up to their ``\\.`` li
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from oduflow.sqlscript import ScriptError, SqlScript, Statement, check
+from oduflow.sqlscript import ScriptError, SqlScript, Statement, check, read_lines
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sqlscript" / "pg_dump_plain.sql"
 """``pg_dump --no-owner`` (15.20, plain) of the database ``pg_dump_plain.source.sql`` builds."""
@@ -255,3 +256,15 @@ def test_the_script_is_read_as_it_goes() -> None:
 
 def test_line_numbers_in_errors_count_copy_data_lines() -> None:
     assert refused("COPY t FROM stdin;\n1\n2\n\\.\n\\! id\n").line == 5
+
+
+def test_statements_and_lines_are_bounded() -> None:
+    script = SqlScript(lines("SELECT 1;\nSELECT '" + "x\n" * 40 + "';\n"), max_statement=64)
+    it = script.statements()
+    assert next(it).sql == b"SELECT 1;"
+    with pytest.raises(ScriptError, match=r"line 2: statement larger than 0 MiB"):
+        next(it)
+    stream = io.BytesIO(b"SELECT 1;\n" + b"y" * 100 + b"\nSELECT 2;\n")
+    with pytest.raises(ScriptError, match="line 2: line longer than"):
+        list(read_lines(stream, limit=50))
+    assert list(read_lines(io.BytesIO(b"a\nb"), limit=50)) == [b"a\n", b"b"]
