@@ -39,10 +39,14 @@ JOB_ROLES = ("job", "pg-job", "deps-build")
 
 
 def _job_in_flight(container: Container, timeout: int) -> bool:
-    """A running one-off container younger than the command timeout belongs to a live operation."""
-    if container.status != "running":
+    """A one-off container younger than the command timeout that is running, or created and not
+    started yet (the moment between ``docker create`` and ``start``), belongs to a live operation."""
+    if container.status == "running":
+        started = str(container.attrs.get("State", {}).get("StartedAt", ""))[:19]
+    elif container.status == "created":
+        started = str(container.attrs.get("Created", ""))[:19]
+    else:
         return False
-    started = str(container.attrs.get("State", {}).get("StartedAt", ""))[:19]
     try:
         age = time.time() - calendar.timegm(time.strptime(started, "%Y-%m-%dT%H:%M:%S"))
     except ValueError:

@@ -75,7 +75,12 @@ def test_cleanup_leaves_a_creation_in_progress_alone(
         )
         wait_for("the creation's database", lambda: db.exists(names.env_db(TEAM, slug)) or creation.done())
         during_init = orphan_names(app)
-        wait_for("the creation's container", lambda: bool(leftovers(app, BUSY, slug).count("container")))
+        wait_for(
+            "the creation's container",
+            lambda: "container" in leftovers(app, BUSY, slug) or creation.done(),
+        )
+        if creation.done():  # it must still be running here: say why it ended
+            pytest.fail(f"the creation ended before its container was made: {creation.exception()!r}")
         during_start = orphan_names(app)
         rec = app.store.get_env(TEAM, BUSY)
         assert rec is not None and rec.status == "creating"  # both cleanups ran during the creation

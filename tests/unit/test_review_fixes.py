@@ -60,9 +60,13 @@ def test_cleanup_leaves_running_jobs_of_live_operations_alone() -> None:
 
     def job(status: str, started: float) -> Any:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.123456789Z", time.gmtime(started))
+        if status == "created":  # docker create done, start not yet: only Created is set
+            return SimpleNamespace(status=status, attrs={"Created": stamp, "State": {"StartedAt": "0001"}})
         return SimpleNamespace(status=status, attrs={"State": {"StartedAt": stamp}})
 
     now = time.time()
     assert _job_in_flight(job("running", now - 30), timeout=600) is True
     assert _job_in_flight(job("running", now - 3600), timeout=600) is False  # outlived any operation
     assert _job_in_flight(job("exited", now - 30), timeout=600) is False
+    assert _job_in_flight(job("created", now - 2), timeout=600) is True  # about to start
+    assert _job_in_flight(job("created", now - 3600), timeout=600) is False
