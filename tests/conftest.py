@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.instance", "tests.fixtures.engine"]
+pytest_plugins = ["tests.fixtures.instance", "tests.fixtures.engine", "tests.images.fixtures"]
 
 TEST_PREFIX = os.environ.get("ODUFLOW_TEST_PREFIX", "oduflowtest")
 TIERS = ("unit", "docker", "e2e", "security")

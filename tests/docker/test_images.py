@@ -24,19 +24,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.images import fixtures
 from tests.images.fixtures import reference_log
 from tests.images.harness import StandinEnv, exception_tail, kept, messages, records, rpc
-
-# the module-scoped fixtures of the image tests (found by pytest under these names)
-client, images, lab, addons, env, base_db = (
-    fixtures.client,
-    fixtures.images,
-    fixtures.lab,
-    fixtures.addons,
-    fixtures.env,
-    fixtures.base_db,
-)
 
 pytestmark = pytest.mark.docker
 

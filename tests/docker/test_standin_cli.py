@@ -19,14 +19,6 @@ from tests.images.harness import LABELS, Lab, StandinEnv, messages, records
 
 pytestmark = pytest.mark.docker
 
-client, images, lab, addons, env, base_db = (
-    fixtures.client,
-    fixtures.images,
-    fixtures.lab,
-    fixtures.addons,
-    fixtures.env,
-    fixtures.base_db,
-)
 VERSION_RE = r"18\.0-\d{8}"
 NEW_CAPTURES = (
     "test-inside-serving-container-no-http.log",

@@ -29,20 +29,11 @@ from oduflow import docker_api
 from oduflow.docker_api import ExecResult
 from oduflow.odoolog import parse_test_run
 from oduflow.services import odoo_ops, runtime
-from tests.images import fixtures
 from tests.images.fixtures import reference_exit, reference_log
 from tests.images.harness import PG_PASSWORD, StandinEnv, exception_tail, kept, messages, records
 
 pytestmark = pytest.mark.docker
 
-client, images, lab, addons, env, base_db = (
-    fixtures.client,
-    fixtures.images,
-    fixtures.lab,
-    fixtures.addons,
-    fixtures.env,
-    fixtures.base_db,
-)
 BUNDLED_CONF = Path(oduflow.__file__).parent / "resources" / "odoo.conf"
 ADDRESS_IN_USE = "OSError: [Errno 98] Address already in use"
 _SUMMARY = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")

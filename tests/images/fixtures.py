@@ -1,4 +1,4 @@
-"""Module-scoped pytest fixtures for the tests that run the test images (import them by name).
+"""Module-scoped pytest fixtures for the tests that run the test images (a plugin of tests/conftest.py).
 
 A missing Docker engine, reference log or reference addon is a failure, not a skip: these tests
 are the proof that the stand-in behaves like the real server, so they must not pass by not running.
