@@ -20,32 +20,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import docker
-
+from benchmarks.harness import bench_instance, write_results
 from oduflow import catalog
 from oduflow.app import App
-from oduflow.config import load
 from oduflow.fsutil import dir_size
-from oduflow.services import dbpool, system, templates, templates_ops
-from tests.images import build
-
-
-def make_config(root: Path, pg_image: str) -> Path:
-    path = root / "oduflow.toml"
-    path.write_text(
-        f'[server]\nname_prefix = "oduflowtest-bench"\nallow_local_repos = true\n'
-        f'[database]\nimage = "{pg_image}"\n[storage]\ndata_dir = "{root / "data"}"\n'
-        f"overlay_threshold_mb = 1\n[team.1]\nport_range = [56500, 56600]\n"
-    )
-    return path
+from oduflow.services import dbpool, templates, templates_ops
 
 
 def make_repo(root: Path) -> str:
@@ -128,7 +113,9 @@ def bench_size(app: App, size_mb: int, odoo_image: str, repo_url: str, repeat: i
         "clone_s": bench_clone(app, tdb, repeat),
     }
     storage = templates.read_metadata(app.team_dir("1") / "templates" / name).storage_backend
-    creates, creates_no_spare, deletes, disk = [], [], [], []
+    creates: list[float] = []
+    creates_no_spare: list[float] = []
+    deletes, disk = [], []
     for i in range(2 * repeat):
         with_spare = i % 2 == 0
         dbpool.wait_idle(team, name)
@@ -258,28 +245,15 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    client = docker.from_env()
-    pg_image, odoo_image = build.ensure_postgres_image(client), build.ensure_odoo_image(client)
-    root = Path(tempfile.mkdtemp(prefix="oduflowtest-bench-"))
-    os.environ["ODUFLOW_TOML"] = str(make_config(root, pg_image))
-    app = App(load())
-    system.init(app)
-    try:
+    storage = "overlay_threshold_mb = 1\n"
+    with bench_instance("oduflowtest-bench", (56500, 56600), storage) as (app, root, odoo_image):
         repo_url = make_repo(root)
         results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "sizes": []}
         for size in (int(s) for s in args.sizes.split(",")):
             print(f"template {size} MB ...", flush=True)
             results["sizes"].append(bench_size(app, size, odoo_image, repo_url, args.repeat))
         results["list_latency"] = bench_list_latency(app, odoo_image, repo_url, args.parallel)
-    finally:
-        for rec in app.store.list_envs():
-            catalog.invoke(app, app.config.team(rec.team), "delete_environment", {"branch_name": rec.branch})
-        system.destroy(app)
-        shutil.rmtree(root, ignore_errors=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "environments.json").write_text(json.dumps(results, indent=2))
-    plot(results, args.out / "environments.png")
-    print(json.dumps(results, indent=2))
+    write_results(results, args.out, "environments", plot)
 
 
 if __name__ == "__main__":

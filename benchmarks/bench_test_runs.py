@@ -18,37 +18,21 @@ throughout. Usage (needs the Docker engine and the test images)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import statistics
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-import docker
-
+from benchmarks.harness import bench_instance, write_results
 from oduflow import catalog
 from oduflow.app import App
-from oduflow.config import load
-from oduflow.services import environments, odoo_ops, runtime, system
+from oduflow.services import environments, odoo_ops, runtime
 from oduflow.services.envmodel import get_env
 from tests.fixtures.instance import make_remote
-from tests.images import build
 
 BRANCH = "bench-tests"
-
-
-def make_config(root: Path, pg_image: str) -> Path:
-    path = root / "oduflow.toml"
-    path.write_text(
-        f'[server]\nname_prefix = "oduflowtest-benchtests"\nallow_local_repos = true\n'
-        f'[database]\nimage = "{pg_image}"\n[storage]\ndata_dir = "{root / "data"}"\n'
-        f"[team.1]\nport_range = [56700, 56750]\n"
-    )
-    return path
 
 
 def own_port(app: App) -> tuple[float, int]:
@@ -140,13 +124,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    client = docker.from_env()
-    pg_image, odoo_image = build.ensure_postgres_image(client), build.ensure_odoo_image(client)
-    root = Path(tempfile.mkdtemp(prefix="oduflowtest-benchtests-"))
-    os.environ["ODUFLOW_TOML"] = str(make_config(root, pg_image))
-    app = App(load())
-    system.init(app)
-    try:
+    with bench_instance("oduflowtest-benchtests", (56700, 56750)) as (app, root, odoo_image):
         remote = make_remote(root, "demo_ok")
         team = app.config.team("1")
         catalog.invoke(app, team, "create_environment", {
@@ -158,15 +136,7 @@ def main() -> None:
             "repeat": args.repeat,
             "runs": measure(app, args.repeat),
         }
-    finally:
-        for rec in app.store.list_envs():
-            catalog.invoke(app, app.config.team(rec.team), "delete_environment", {"branch_name": rec.branch})
-        system.destroy(app)
-        shutil.rmtree(root, ignore_errors=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "test_runs.json").write_text(json.dumps(results, indent=2))
-    plot(results, args.out / "test_runs.png")
-    print(json.dumps(results, indent=2))
+    write_results(results, args.out, "test_runs", plot)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 import pluggy
+from docker.models.containers import Container
 
 from oduflow import docker_api
 from oduflow.config import Config, TeamConfig
@@ -29,6 +30,11 @@ PG_SOCKET_IN_CONTAINER = "/var/run/postgresql"
 """Where the database container keeps its Unix socket; bind-mounted from :attr:`App.db_socket_dir`."""
 UNIX_SOCKET_PATH_MAX = 107
 """Longest Unix socket path the kernel takes (``sun_path`` less its terminating NUL)."""
+
+
+def mount_sources(container: Container) -> dict[str, str]:
+    """A container's mounts: host source by destination inside the container."""
+    return {m.get("Destination"): m.get("Source") for m in container.attrs.get("Mounts") or []}
 
 
 def resource_path(*parts: str) -> Path:
@@ -125,8 +131,7 @@ class App:
             raise PrerequisiteNotMetError(
                 f"the database container '{self.names.db_container}' is {state}: run 'oduflow init'"
             )
-        mounts = {m.get("Destination"): m.get("Source") for m in c.attrs.get("Mounts") or []}
-        if mounts.get(PG_SOCKET_IN_CONTAINER) != str(self.db_socket_dir):
+        if mount_sources(c).get(PG_SOCKET_IN_CONTAINER) != str(self.db_socket_dir):
             raise PrerequisiteNotMetError(
                 f"the database container '{self.names.db_container}' does not share its socket "
                 f"directory {self.db_socket_dir}: run 'oduflow init' (it recreates the container "

@@ -239,22 +239,15 @@ def _build(cls: type, where: str, raw: Mapping[str, Any], env_prefix: str, **fix
     values: dict[str, Any] = {}
     for name in sorted(known):
         env_name = f"{env_prefix}_{name.upper()}"
-        if name in name_lists and (env_name in os.environ or name in raw):
-            from_env = env_name in os.environ
-            source = f"environment variable {env_name}" if from_env else where
-            values[name] = _coerce_names(
-                source, name, os.environ[env_name] if from_env else raw[name], from_env
-            )
-        elif env_name in os.environ:
-            values[name] = _coerce(
-                f"environment variable {env_name}",
-                name,
-                os.environ[env_name],
-                getattr(default, name),
-                from_env=True,
-            )
-        elif name in raw:
-            values[name] = _coerce(where, name, raw[name], getattr(default, name))
+        from_env = env_name in os.environ
+        if not from_env and name not in raw:
+            continue
+        source = f"environment variable {env_name}" if from_env else where
+        value = os.environ[env_name] if from_env else raw[name]
+        if name in name_lists:
+            values[name] = _coerce_names(source, name, value, from_env)
+        else:
+            values[name] = _coerce(source, name, value, getattr(default, name), from_env=from_env)
     return replace(default, **values)
 
 
@@ -273,6 +266,15 @@ def _validate_routing(routing: RoutingConfig, where: str) -> None:
             ) from None
 
 
+def _at_least(
+    where: str, section: str, values: object, keys: tuple[str, ...], minimum: int, note: str = ""
+) -> None:
+    """Refuse a key of ``[section]`` (read from ``values``) below ``minimum``."""
+    for key in keys:
+        if getattr(values, key) < minimum:
+            raise ConfigError(f"{where} [{section}]: key '{key}' expects a number >= {minimum}{note}")
+
+
 def _validate(cfg: Config, where: str) -> None:
     _validate_routing(cfg.routing, where)
     if cfg.routing.mode not in ("port", "traefik"):
@@ -282,23 +284,20 @@ def _validate(cfg: Config, where: str) -> None:
         )
     if cfg.routing.mode == "traefik" and not cfg.routing.acme_email:
         raise ConfigError(f"{where} [routing]: key 'acme_email' is required when mode = \"traefik\"")
-    if cfg.storage.overlay_threshold_mb < 0:
-        raise ConfigError(f"{where} [storage]: key 'overlay_threshold_mb' expects a number >= 0")
+    _at_least(where, "storage", cfg.storage, ("overlay_threshold_mb",), 0)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", cfg.database.user):
         raise ConfigError(
             f"{where} [database]: key 'user' expects a PostgreSQL role name of letters, digits "
             f"and '_', got {cfg.database.user!r}"
         )
     check_allowed_hosts(cfg.server.allowed_hosts, where)
-    for key in ("import_max_mb", "import_timeout", "max_concurrent_per_team"):
-        if getattr(cfg.limits, key) < 1:
-            raise ConfigError(f"{where} [limits]: key '{key}' expects a number >= 1")
-    for key in ("container_memory_mb", "container_cpus", "container_pids"):
-        if getattr(cfg.limits, key) < 0:
-            raise ConfigError(f"{where} [limits]: key '{key}' expects a number >= 0 (0: unlimited)")
+    _at_least(where, "limits", cfg.limits, ("import_max_mb", "import_timeout", "max_concurrent_per_team"), 1)
+    _at_least(
+        where, "limits", cfg.limits, ("container_memory_mb", "container_cpus", "container_pids"), 0,
+        note=" (0: unlimited)",
+    )  # fmt: skip
     for team in cfg.teams.values():
-        if team.max_environments < 0:
-            raise ConfigError(f"{where} [team.{team.id}]: key 'max_environments' expects a number >= 0")
+        _at_least(where, f"team.{team.id}", team, ("max_environments",), 0)
     if cfg.routing.mode == "port":
         _check_port_ranges(cfg, where)
     tokens = [t.auth_token for t in cfg.teams.values() if t.auth_token]

@@ -348,6 +348,16 @@ def read_logs(
     return buf.text(), buf.truncated
 
 
+def _start(container: Container) -> None:
+    """Start a created container; ``ExternalCommandError`` when the engine refuses."""
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        raise ExternalCommandError(
+            f"cannot start container {container.name}", command="docker start", output=str(exc.explanation)
+        ) from None
+
+
 def finish(
     container: Container,
     timeout: int,
@@ -358,12 +368,7 @@ def finish(
     max_output: int = MAX_OUTPUT,
 ) -> JobResult:
     """Start a created container, wait for it (at most ``timeout`` s) and read its bounded logs."""
-    try:
-        container.start()
-    except docker.errors.APIError as exc:
-        raise ExternalCommandError(
-            f"cannot start container {container.name}", command="docker start", output=str(exc.explanation)
-        ) from None
+    _start(container)
     code, timed_out = wait_exit(container, timeout)
     logs, truncated = read_logs(container, tail=tail, stdout=stdout, stderr=stderr, max_output=max_output)
     return JobResult(code, logs, timed_out, truncated)
@@ -401,12 +406,10 @@ def start_service(
     """
     container = create_container(client, image, name=name, labels=labels, **create)
     try:
-        container.start()
-    except docker.errors.APIError as exc:
+        _start(container)
+    except ExternalCommandError:
         discard(container)
-        raise ExternalCommandError(
-            f"cannot start container {name}", command="docker start", output=str(exc.explanation)
-        ) from None
+        raise
     return container
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from psycopg import sql
 
 from oduflow import docker_api
-from oduflow.app import PG_SOCKET_IN_CONTAINER, UNIX_SOCKET_PATH_MAX, App
+from oduflow.app import PG_SOCKET_IN_CONTAINER, UNIX_SOCKET_PATH_MAX, App, mount_sources
 from oduflow.contracts import Progress
 from oduflow.database import Database, PasswordRejectedError
 from oduflow.errors import PrerequisiteNotMetError
@@ -74,7 +74,7 @@ def _write_in_place(path: Path, text: str) -> bool:
 
 def _is_current(app: App, container: Container) -> bool:
     """The container shares its socket directory, reads Oduflow's pg_hba.conf and publishes no port."""
-    mounts = {m.get("Destination"): m.get("Source") for m in container.attrs.get("Mounts") or []}
+    mounts = mount_sources(container)
     host_config = container.attrs.get("HostConfig") or {}
     return (
         mounts.get(PG_SOCKET_IN_CONTAINER) == str(app.db_socket_dir)

@@ -317,8 +317,3 @@ def _restore(app: App, env: Env, key: str, report: RestoreReport, progress: Prog
         container.start()
         report.started.append(key)
         progress(f"started {key}")
-
-
-def remount_all(app: App, progress: Progress = no_progress) -> list[str]:
-    """The filestores :func:`restore_environments` repaired (``team/branch``)."""
-    return restore_environments(app, progress).repaired

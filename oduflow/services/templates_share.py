@@ -160,9 +160,6 @@ def _remount_dependants(
 
 
 # --- import from a running Odoo ----------------------------------------------------------------
-page_error = odoo_import.page_error
-
-
 @locked_template()
 def import_template_from_odoo(
     app: App,
@@ -201,7 +198,7 @@ def import_template_from_odoo(
             raise ExternalCommandError(
                 "the server did not return a backup zip (wrong master password, or list_db disabled?)",
                 command="POST /web/database/backup",
-                output=page_error(head, [master_pwd, *server.secrets]),
+                output=odoo_import.page_error(head, [master_pwd, *server.secrets]),
             )
         progress("extracting the backup")
         extracted = staging / "content"

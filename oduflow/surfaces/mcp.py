@@ -3,8 +3,7 @@
 Each catalog tool becomes an MCP tool with the same name, parameters and docstring.
 Blocking work runs in a worker thread of the surface's own pool, once the call was admitted
 among its team's concurrent operations (``[limits].max_concurrent_per_team``); progress messages
-become MCP progress
-notifications; the error tree is mapped to ``ToolError`` here and only here.
+become MCP progress notifications; the error tree is mapped to ``ToolError`` here and only here.
 """
 
 from __future__ import annotations
@@ -57,6 +56,10 @@ def current_team(app: App, fixed_team: str | None) -> TeamConfig:
     return app.config.team(team_id)
 
 
+SPARE_WORKERS = 4
+"""Worker threads beyond every team's limit (calls being admitted or refused)."""
+
+
 def worker_limiter(app: App) -> anyio.CapacityLimiter:
     """The MCP surface's own worker threads: every team at its limit, plus room to spare.
 
@@ -66,9 +69,6 @@ def worker_limiter(app: App) -> anyio.CapacityLimiter:
     """
     per_team = app.config.limits.max_concurrent_per_team
     return anyio.CapacityLimiter(len(app.config.teams) * per_team + SPARE_WORKERS)
-
-
-SPARE_WORKERS = 4
 
 
 def _make_tool(

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from oduflow import catalog
 from oduflow.app import App
-from oduflow.services import env_create, environments
+from oduflow.services import env_create, environments, runtime
 from tests.fixtures.instance import GitRemote
 
 TEAM = "1"
@@ -37,3 +38,21 @@ def environment(app: App, branch: str, remote: GitRemote, image: str) -> Iterato
     finally:
         app.store.update_env(TEAM, branch, protected=False)
         environments.delete_environment(app, team, branch)
+
+
+def bare_job(app: App, image: str, tmp_path: Path, suffix: str, command: list[str]) -> tuple[int, str]:
+    """(exit code, logs) of ``runtime.run_job`` for ``command`` in a job container of the test team
+    with an empty ``odoo.conf`` and no checkout, filestore or database."""
+    conf = tmp_path / "odoo.conf"
+    conf.write_text("[options]\n")
+    spec = runtime.OdooContainerSpec(
+        name=app.names.job_container(TEAM, suffix),
+        image=image,
+        conf_file=conf,
+        repo_dir=None,
+        filestore_dir=None,
+        db_name="none",
+        labels=app.names.labels("job", TEAM),
+        command=command,
+    )
+    return runtime.run_job(app, spec)

@@ -22,6 +22,7 @@ from oduflow.config import load
 from oduflow.errors import StepError
 from oduflow.naming import branch_slug
 from oduflow.services import cleanup, templates, templates_ops
+from tests.docker.failure_checks import own_errors
 from tests.docker.odoo_env import TEAM, call
 from tests.docker.test_environments import leftovers
 from tests.fixtures.instance import GitRemote, Instance
@@ -42,11 +43,6 @@ def unready_app(instance: Instance) -> App:
     path = instance.write_config("cleanup-guards.toml")
     path.write_text(path.read_text().replace("ready_timeout = 120", "ready_timeout = 25"))
     return App(load(path))
-
-
-def own_errors(report: dict[str, Any]) -> list[str]:
-    """Errors of a cleanup but the engine-wide anonymous volumes (other sessions take them)."""
-    return [e for e in report.get("errors", []) if not e.startswith("volumes ")]
 
 
 def orphan_names(app: App) -> set[str]:

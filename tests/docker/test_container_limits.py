@@ -15,7 +15,7 @@ from oduflow.app import App
 from oduflow.contracts import DependencyStep
 from oduflow.errors import ExternalCommandError
 from oduflow.services import runtime
-from tests.docker.odoo_env import TEAM, call, delete_if_present
+from tests.docker.odoo_env import bare_job, call, delete_if_present
 from tests.fixtures.instance import GitRemote, Instance
 from tests.security.container_helpers import env_of
 
@@ -96,19 +96,7 @@ def test_root_can_still_install_a_package(env: tuple[App, str]) -> None:
 
 def test_job_and_build_containers_are_confined(app: App, instance: Instance, tmp_path: Path) -> None:
     small = limited(app)
-    conf = tmp_path / "odoo.conf"
-    conf.write_text("[options]\n")
-    spec = runtime.OdooContainerSpec(
-        name=small.names.job_container(TEAM, "probe"),
-        image=instance.odoo_image,
-        conf_file=conf,
-        repo_dir=None,
-        filestore_dir=None,
-        db_name="none",
-        labels=small.names.labels("job", TEAM),
-        command=["sh", "-c", PROBE],
-    )
-    code, logs = runtime.run_job(small, spec)
+    code, logs = bare_job(small, instance.odoo_image, tmp_path, "probe", ["sh", "-c", PROBE])
     assert code == 0, logs
     seen = probe_lines(logs)
     assert int(seen["CapBnd"], 16) == RUN_CAPBND and int(seen["CapEff"], 16) == 0  # the image user

@@ -19,7 +19,8 @@ from oduflow.services import environments
 from tests.docker.failure_checks import instance_leftovers, serves
 from tests.docker.odoo_env import TEAM, call, delete_if_present
 from tests.fixtures.instance import GitRemote, Instance
-from tests.security.container_helpers import delete_template_if_present, env_of, make_overlay_template
+from tests.fixtures.templates import delete_template_if_present, make_overlay_template
+from tests.security.container_helpers import env_of
 
 
 @pytest.fixture(scope="module")

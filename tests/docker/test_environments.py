@@ -24,6 +24,7 @@ from oduflow.fsutil import fuse_mounts_under
 from oduflow.services import dbpool, env_create, environments
 from oduflow.services.envmodel import get_env
 from tests.docker.odoo_env import call, delete_if_present
+from tests.fixtures import templates as template_fixtures
 from tests.fixtures.engine import EngineWatch
 from tests.fixtures.instance import GitRemote, Instance
 
@@ -72,35 +73,13 @@ def remote(git_remote: Callable[..., GitRemote]) -> GitRemote:
 @pytest.fixture(scope="module")
 def default_template(instance: Instance) -> Iterator[str]:
     """A template made by ``init-template`` (base installed) with a small filestore."""
-    from oduflow.services import templates, templates_ops
-
-    app = instance.app()
-    team = app.config.team(TEAM)
-    templates_ops.init_template(app, team, instance.odoo_image, "default", "base")
-    yield "default"
-    templates.delete_template(app, team, "default")
+    yield from template_fixtures.base_template(instance, "default")
 
 
 @pytest.fixture(scope="module")
 def big_template(instance: Instance, default_template: str) -> Iterator[str]:
     """A template whose filestore exceeds the threshold (1 MB in tests): overlay storage."""
-    import shutil
-
-    from oduflow.services import templates
-
-    app = instance.app()
-    team = app.config.team(TEAM)
-    src = app.team_dir(TEAM) / "templates" / default_template
-    dst = app.team_dir(TEAM) / "templates" / "big"
-    dst.mkdir()
-    shutil.copyfile(src / "dump.pgdump", dst / "dump.pgdump")
-    (dst / "filestore" / "ab").mkdir(parents=True)
-    (dst / "filestore" / "ab" / "abcdef").write_bytes(b"\1" * (2 << 20))
-    (dst / "metadata.json").write_text(json.dumps({"odoo_image": instance.odoo_image}))
-    result = templates.reload_template(app, team, "big")
-    assert result["metadata"]["storage"] == "overlay"
-    yield "big"
-    templates.delete_template(app, team, "big")
+    yield from template_fixtures.overlay_template(instance, default_template, "big")
 
 
 def test_template_none_full_lifecycle(
@@ -286,7 +265,7 @@ def test_overlay_environments_do_not_see_each_other(
 
         time.sleep(0.5)
         assert not app.hooks.storage("overlay").is_healthy(a.filestore(app))
-        repaired = environments.remount_all(app)
+        repaired = environments.restore_environments(app).repaired
         assert f"{TEAM}/ov-a" in repaired
         assert (fa / "new.txt").read_text() == "from-a\n"
         out = container.exec_run(["cat", f"/var/lib/odoo/filestore/{a.params.db_name}/new.txt"])

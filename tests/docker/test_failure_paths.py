@@ -8,9 +8,7 @@ with an unknown module, ``save_as_template`` failing after the database copy, an
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +19,7 @@ from oduflow import catalog
 from oduflow.app import App
 from oduflow.errors import NotFoundError, StepError
 from oduflow.fsutil import fuse_mounts_under
-from oduflow.services import dbpool, templates, templates_ops
+from oduflow.services import dbpool, templates_ops
 from oduflow.services.envmodel import get_env
 from tests.docker.failure_checks import (
     TEAM,
@@ -32,40 +30,24 @@ from tests.docker.failure_checks import (
     serves,
 )
 from tests.docker.odoo_env import call, delete_if_present
+from tests.fixtures import templates as template_fixtures
 from tests.fixtures.engine import EngineWatch
 from tests.fixtures.instance import GitRemote, Instance
+from tests.fixtures.templates import BIG, BIG_FILE
 
 BAD_SANITIZE = {".odoo_sanitize/01_bad.sql": "UPDATE no_such_table SET x = 1;"}
-BIG_FILE = ("ab", "abcdef")  # 2 MB in the big template's filestore: above the 1 MB overlay threshold
 
 
 @pytest.fixture(scope="module")
 def base_template(instance: Instance) -> Iterator[str]:
     """A template made by ``init_template`` (base installed), copy storage."""
-    app = instance.app()
-    team = app.config.team(TEAM)
-    templates_ops.init_template(app, team, instance.odoo_image, "fpbase", "base")
-    yield "fpbase"
-    if (app.team_dir(TEAM) / "templates" / "fpbase").exists():
-        templates.delete_template(app, team, "fpbase")
+    yield from template_fixtures.base_template(instance, "fpbase")
 
 
 @pytest.fixture
 def big_template(instance: Instance, base_template: str) -> Iterator[str]:
     """A template whose filestore is above the overlay threshold: overlay storage."""
-    app = instance.app()
-    team = app.config.team(TEAM)
-    src = app.team_dir(TEAM) / "templates" / base_template
-    dst = app.team_dir(TEAM) / "templates" / "fpbig"
-    dst.mkdir()
-    shutil.copyfile(src / "dump.pgdump", dst / "dump.pgdump")
-    (dst / "filestore" / BIG_FILE[0]).mkdir(parents=True)
-    (dst / "filestore" / BIG_FILE[0] / BIG_FILE[1]).write_bytes(b"\1" * (2 << 20))
-    (dst / "metadata.json").write_text(json.dumps({"odoo_image": instance.odoo_image}))
-    assert templates.reload_template(app, team, "fpbig")["metadata"]["storage"] == "overlay"
-    yield "fpbig"
-    if dst.exists():
-        templates.delete_template(app, team, "fpbig")
+    yield from template_fixtures.overlay_template(instance, base_template, "fpbig")
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -263,7 +245,7 @@ def test_save_as_template_resets_dependent_overlay_environments(
         saved = call(app, "save_as_template", branch_name="ov-src", template_name=big_template)
         assert sorted(saved["reset_environments"]) == sorted(branches)
         assert (lower / "from-src").read_text() == "new baseline" and not (lower / "from-dep").exists()
-        assert (lower / BIG_FILE[0] / BIG_FILE[1]).stat().st_size == 2 << 20
+        assert (lower / BIG_FILE[0] / BIG_FILE[1]).stat().st_size == BIG
         for env in (src, dep):
             serves(app, env.branch)
             merged = env.filestore(app).merged

@@ -21,9 +21,9 @@ from oduflow import catalog, docker_api
 from oduflow.app import App
 from oduflow.config import load
 from oduflow.errors import StepError
-from oduflow.services import cleanup, pgjobs, runtime, system, templates, templates_ops
+from oduflow.services import cleanup, pgjobs, system, templates, templates_ops
 from oduflow.surfaces.cli import cli
-from tests.docker.odoo_env import TEAM, call, delete_if_present
+from tests.docker.odoo_env import TEAM, bare_job, call, delete_if_present
 from tests.fixtures.engine import EngineWatch
 from tests.fixtures.instance import GitRemote, Instance
 
@@ -99,20 +99,8 @@ def test_probes_and_jobs_go_with_their_volumes(
     assert templates_ops.odoo_version(app, instance.odoo_image).startswith("18.0")
     pgjobs.dump(app, "postgres", tmp_path / "postgres.pgdump")
     assert (tmp_path / "postgres.pgdump").stat().st_size > 0
-    conf = tmp_path / "odoo.conf"
-    conf.write_text("[options]\n")
-    code, logs = runtime.run_job(
-        app,
-        runtime.OdooContainerSpec(
-            name=app.names.job_container(TEAM, "leak-check"),
-            image=instance.odoo_image,
-            conf_file=conf,
-            repo_dir=None,
-            filestore_dir=None,
-            db_name="none",
-            labels=app.names.labels("job", TEAM),
-            command=["sh", "-c", "echo job-ran; exit 3"],
-        ),
+    code, logs = bare_job(
+        app, instance.odoo_image, tmp_path, "leak-check", ["sh", "-c", "echo job-ran; exit 3"]
     )
     assert (code, logs.strip()) == (3, "job-ran")
     engine_watch.assert_clean()
@@ -223,11 +211,7 @@ def test_destroy_removes_what_older_versions_left(
     instance: Instance, tmp_path: Path, docker_client: docker.DockerClient, data_volumes: dict[str, str]
 ) -> None:
     cfg = tmp_path / "oduflow.toml"
-    cfg.write_text(
-        instance.toml()
-        .replace(instance.prefix, instance.prefix + "-old")
-        .replace(str(instance.root / "data"), str(tmp_path / "data"))
-    )
+    cfg.write_text(instance.other_instance_toml("old", tmp_path / "data"))
     env = {"ODUFLOW_TOML": str(cfg)}
     assert runner.invoke(cli, ["init"], env=env).exit_code == 0
     app = App(load(cfg))

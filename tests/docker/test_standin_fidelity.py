@@ -64,6 +64,14 @@ def _serve(env: StandinEnv, base_db: str, tmp_path: Path, extra_conf: str = "") 
     return Serving(container, base, db)
 
 
+def _test_argv(serving: Serving, module: str, *extra: str, port: int | None = None) -> list[str]:
+    """The product's argv of a test run of ``module`` (installed and updated) on its own port."""
+    return odoo_ops.odoo_argv(
+        serving.db, "--test-enable", *extra, "-i", module, "-u", module,
+        http_port=odoo_ops.job_http_port() if port is None else port,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def serving(env: StandinEnv, base_db: str, tmp_path_factory: pytest.TempPathFactory) -> Serving:
     return _serve(env, base_db, tmp_path_factory.mktemp("serving"))
@@ -149,7 +157,7 @@ def test_a_test_run_on_the_serving_port_dies_like_the_real_server(serving: Servi
 def test_a_test_run_serves_beside_the_serving_server(serving: Serving) -> None:
     name = "test-inside-serving-container-http-port.log"
     port = odoo_ops.job_http_port()
-    argv = odoo_ops.odoo_argv(serving.db, "--test-enable", "-i", "demo_ok", "-u", "demo_ok", http_port=port)
+    argv = _test_argv(serving, "demo_ok", port=port)
     res = run_in(serving, argv)
     assert res.exit_code == reference_exit(name) == 0, res.stderr
     assert [h.rsplit(":", 1)[1] for h in _http_lines(res.stderr)] == [str(port)]
@@ -166,15 +174,7 @@ def test_a_test_run_serves_beside_the_serving_server(serving: Serving) -> None:
 
 
 def test_failing_tests_beside_the_serving_server(serving: Serving) -> None:
-    argv = odoo_ops.odoo_argv(
-        serving.db,
-        "--test-enable",
-        "-i",
-        "demo_failtest",
-        "-u",
-        "demo_failtest",
-        http_port=odoo_ops.job_http_port(),
-    )
+    argv = _test_argv(serving, "demo_failtest")
     res = run_in(serving, argv)
     assert res.exit_code == 1, res.stderr
     reference = reference_log("test-fail.log").replace("probe1", serving.db)
@@ -191,16 +191,7 @@ def test_failing_tests_beside_the_serving_server(serving: Serving) -> None:
 
 def test_test_tags_selecting_nothing_beside_the_serving_server(serving: Serving) -> None:
     name = "test-tags-match-nothing.log"
-    argv = odoo_ops.odoo_argv(
-        serving.db,
-        "--test-enable",
-        "--test-tags=/no_such_module",
-        "-i",
-        "demo_ok",
-        "-u",
-        "demo_ok",
-        http_port=odoo_ops.job_http_port(),
-    )
+    argv = _test_argv(serving, "demo_ok", "--test-tags=/no_such_module")
     res = run_in(serving, argv)
     assert res.exit_code == reference_exit(name) == 0, res.stderr
     reference = reference_log(name).replace("cap1", serving.db)
@@ -214,9 +205,7 @@ def test_test_tags_selecting_nothing_beside_the_serving_server(serving: Serving)
 
 def test_http_case_tests_reach_the_runs_own_server(serving: Serving) -> None:
     port = odoo_ops.job_http_port()
-    argv = odoo_ops.odoo_argv(
-        serving.db, "--test-enable", "-i", "demo_http", "-u", "demo_http", http_port=port
-    )
+    argv = _test_argv(serving, "demo_http", port=port)
     res = run_in(serving, argv)
     assert res.exit_code == 0, res.stderr
     run = parse_test_run(res.stderr, res.exit_code)

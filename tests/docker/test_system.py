@@ -53,11 +53,7 @@ def test_full_cycle_with_own_prefix_leaves_nothing(
     instance: Instance, tmp_path: Path, docker_client: docker.DockerClient, engine_watch: EngineWatch
 ) -> None:
     cfg = tmp_path / "oduflow.toml"
-    cfg.write_text(
-        instance.toml()
-        .replace(instance.prefix, instance.prefix + "-cycle")
-        .replace(str(instance.root / "data"), str(tmp_path / "data"))
-    )
+    cfg.write_text(instance.other_instance_toml("cycle", tmp_path / "data"))
     env = {"ODUFLOW_TOML": str(cfg)}
     first = runner.invoke(cli, ["init"], env=env)
     assert first.exit_code == 0, first.output

@@ -12,20 +12,14 @@ import pytest
 
 from oduflow import catalog
 from oduflow.app import App
-from oduflow.config import TeamConfig
 from oduflow.errors import ConflictError, ExternalCommandError, NotFoundError
 from oduflow.services import cleanup, runtime, templates, templates_ops
 from oduflow.services.envmodel import get_env
+from tests.docker.failure_checks import instance_orphans
 from tests.docker.odoo_env import call, delete_if_present
 from tests.fixtures.instance import GitRemote, Instance
 
 TEAM = "1"
-
-
-def instance_orphans(app: App, team: TeamConfig) -> dict[str, list[str]]:
-    """``find_orphans`` without the empty anonymous volumes: those are engine-wide (another
-    session on the same engine may leave some), see tests/docker/test_leaks.py."""
-    return {k: v for k, v in cleanup.find_orphans(app, team).items() if k != "volumes"}
 
 
 def status(app: App, name: str) -> str:

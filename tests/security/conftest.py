@@ -7,18 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fixtures import templates as template_fixtures
 from tests.fixtures.instance import Instance
-
-TEAM = "1"
 
 
 @pytest.fixture(scope="module")
 def base_template(instance: Instance) -> Iterator[str]:
     """Template ``secbase``: a fresh database with ``base`` installed."""
-    from oduflow.services import templates, templates_ops
-
-    app = instance.app()
-    team = app.config.team(TEAM)
-    templates_ops.init_template(app, team, instance.odoo_image, "secbase", "base")
-    yield "secbase"
-    templates.delete_template(app, team, "secbase")
+    yield from template_fixtures.base_template(instance, "secbase")

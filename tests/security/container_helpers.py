@@ -1,38 +1,14 @@
-"""Helpers of the container attack tests: an overlay template, filestore paths, host reads."""
+"""Helpers of the container attack tests: filestore paths, host reads."""
 
 from __future__ import annotations
 
-import json
-import shutil
 import stat
 from pathlib import Path
 
 from oduflow.app import App
-from oduflow.services import templates
 from oduflow.services.envmodel import Env, get_env
 
 TEAM = "1"
-BIG = 2 << 20
-"""Bytes of the file that puts a template above the tests' 1 MB overlay threshold."""
-
-
-def make_overlay_template(app: App, base: str, name: str, image: str) -> str:
-    """Template ``name``: the database of ``base`` and a filestore above the overlay threshold."""
-    team = app.config.team(TEAM)
-    src = app.team_dir(TEAM) / "templates" / base
-    dst = app.team_dir(TEAM) / "templates" / name
-    dst.mkdir()
-    shutil.copyfile(src / "dump.pgdump", dst / "dump.pgdump")
-    (dst / "filestore" / "ab").mkdir(parents=True)
-    (dst / "filestore" / "ab" / "abcdef").write_bytes(b"\1" * BIG)
-    (dst / "metadata.json").write_text(json.dumps({"odoo_image": image}))
-    assert templates.reload_template(app, team, name)["metadata"]["storage"] == "overlay"
-    return name
-
-
-def delete_template_if_present(app: App, name: str) -> None:
-    if (app.team_dir(TEAM) / "templates" / name).exists():
-        templates.delete_template(app, app.config.team(TEAM), name)
 
 
 def env_of(app: App, branch: str) -> Env:

@@ -19,15 +19,10 @@ import pytest
 
 from oduflow.app import App
 from tests.docker.odoo_env import TEAM, call, delete_if_present
+from tests.fixtures import templates as template_fixtures
 from tests.fixtures.instance import GitRemote, Instance
-from tests.security.container_helpers import (
-    delete_template_if_present,
-    env_of,
-    filestore_in_container,
-    make_overlay_template,
-    mount_options,
-    special_files,
-)
+from tests.fixtures.templates import delete_template_if_present
+from tests.security.container_helpers import env_of, filestore_in_container, mount_options, special_files
 
 SAVE_TIMEOUT = 300
 PLANT = (
@@ -39,9 +34,7 @@ PLANT = (
 
 @pytest.fixture(scope="module")
 def overlay_template(instance: Instance, base_template: str) -> Iterator[str]:
-    app = instance.app()
-    yield make_overlay_template(app, base_template, "secdev-big", instance.odoo_image)
-    delete_template_if_present(app, "secdev-big")
+    yield from template_fixtures.overlay_template(instance, base_template, "secdev-big")
 
 
 def root(app: App, branch: str, command: str) -> dict[str, Any]:

@@ -120,11 +120,7 @@ def test_an_install_on_the_old_fixed_password_is_moved_to_a_random_one(
     instance: Instance, tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:
     data = tmp_path / "data"
-    text = (
-        instance.toml()
-        .replace(instance.prefix, instance.prefix + "-old")
-        .replace(str(instance.root / "data"), str(data))
-    )
+    text = instance.other_instance_toml("old", data)
     old_cfg, new_cfg = tmp_path / "old.toml", tmp_path / "oduflow.toml"
     old_cfg.write_text(text.replace("[database]\n", '[database]\npassword = "odoo"\n'))
     new_cfg.write_text(text)

@@ -46,10 +46,9 @@ AssertionError: 1 != 2
 
 @pytest.mark.parametrize("name", [f"{n}.log" for n in LOGS] + list(CAPTURES))
 def test_copies_match_shared_reference(name: str) -> None:
-    shared = SHARED / "odoo18-logs" / name
-    if not shared.exists():
-        pytest.skip("shared/reference is not next to the repository")
-    assert shared.read_bytes() == (DATA / name).read_bytes()
+    if not SHARED.is_dir():  # a capture missing from a present shared/reference fails
+        pytest.skip("shared/reference is not next to the repository (CI): the copies are the reference")
+    assert (SHARED / "odoo18-logs" / name).read_bytes() == (DATA / name).read_bytes()
 
 
 # -- records -------------------------------------------------------------------------------------

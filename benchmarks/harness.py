@@ -1,0 +1,59 @@
+"""What the benchmarks share: a throw-away Oduflow instance on the test images, and the output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from oduflow import catalog
+from oduflow.app import App
+from oduflow.config import load
+from oduflow.services import system
+from tests.images import build
+
+
+def make_config(root: Path, pg_image: str, prefix: str, storage: str, ports: tuple[int, int]) -> Path:
+    """``oduflow.toml`` of a one-team instance named ``prefix`` with its data below ``root``."""
+    path = root / "oduflow.toml"
+    path.write_text(
+        f'[server]\nname_prefix = "{prefix}"\nallow_local_repos = true\n'
+        f'[database]\nimage = "{pg_image}"\n[storage]\ndata_dir = "{root / "data"}"\n'
+        f"{storage}[team.1]\nport_range = [{ports[0]}, {ports[1]}]\n"
+    )
+    return path
+
+
+@contextmanager
+def bench_instance(prefix: str, ports: tuple[int, int], storage: str = "") -> Iterator[tuple[App, Path, str]]:
+    """(app, scratch directory, Odoo image) of an initialised instance; everything removed at exit."""
+    client = docker.from_env()
+    pg_image, odoo_image = build.ensure_postgres_image(client), build.ensure_odoo_image(client)
+    root = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+    os.environ["ODUFLOW_TOML"] = str(make_config(root, pg_image, prefix, storage, ports))
+    app = App(load())
+    system.init(app)
+    try:
+        yield app, root, odoo_image
+    finally:
+        for rec in app.store.list_envs():
+            catalog.invoke(app, app.config.team(rec.team), "delete_environment", {"branch_name": rec.branch})
+        system.destroy(app)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def write_results(
+    results: dict[str, Any], out: Path, name: str, plot: Callable[[dict[str, Any], Path], None]
+) -> None:
+    """``{out}/{name}.json`` and ``{out}/{name}.png``, and the JSON on stdout."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2))
+    plot(results, out / f"{name}.png")
+    print(json.dumps(results, indent=2))
