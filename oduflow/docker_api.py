@@ -74,6 +74,15 @@ def get_container(client: DockerClient, name: str) -> Container | None:
         return None
 
 
+def list_containers(client: DockerClient, filters: Mapping[str, Any]) -> list[Container]:
+    """Every container (running or not) matching ``filters``.
+
+    A container removed between Docker's listing and its inspection (another operation
+    finishing at that moment) is left out instead of failing the whole listing.
+    """
+    return list(client.containers.list(all=True, ignore_removed=True, filters=dict(filters)))
+
+
 def remove_container(client: DockerClient, name: str, timeout: int = 10) -> bool:
     """Stop and remove ``name`` with its anonymous volumes; False when it did not exist."""
     c = get_container(client, name)

@@ -144,7 +144,7 @@ def _env_resources(app: App, team: TeamConfig) -> list[Orphan]:
     """Every environment resource of ``team`` (owned or not), with the branch lock guarding it."""
     names, tid = app.names, team.id
     found = []
-    for c in app.docker().containers.list(all=True, filters=names.instance_filter(team=tid)):
+    for c in docker_api.list_containers(app.docker(), names.instance_filter(team=tid)):
         role = c.labels.get("oduflow.role", "")
         if role == "env":
             found.append(Orphan("containers", c.name, _branch(c.labels.get("oduflow.env"))))

@@ -26,7 +26,7 @@ def container_states(app: App, team: TeamConfig) -> dict[str, tuple[str, str]]:
     """
     client = app.docker()
     states: dict[str, tuple[str, str]] = {}
-    for c in client.containers.list(all=True, filters=app.names.instance_filter(role="env", team=team.id)):
+    for c in docker_api.list_containers(client, app.names.instance_filter(role="env", team=team.id)):
         slug = c.labels.get("oduflow.env", "")
         current = app.names.env_container(team.id, slug)
         if c.name == current or (

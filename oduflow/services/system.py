@@ -112,7 +112,7 @@ def bootstrap(progress: Progress = no_progress) -> dict[str, Any]:
 
 def environment_containers(app: App) -> list[str]:
     client = app.docker()
-    return [c.name for c in client.containers.list(all=True, filters=app.names.instance_filter(role="env"))]
+    return [c.name for c in docker_api.list_containers(client, app.names.instance_filter(role="env"))]
 
 
 def destroy(app: App, progress: Progress = no_progress) -> dict[str, Any]:

@@ -130,7 +130,7 @@ def test_run_job_logs_are_bounded_and_timeout_kills(app: App, instance: Instance
         entrypoint=["sleep", "60"],
     )
     assert slow.timed_out and slow.exit_code == 124
-    assert not client.containers.list(all=True, filters={"name": f"{app.names.prefix}_sys_job.slow"})
+    assert not docker_api.list_containers(client, {"name": f"{app.names.prefix}_sys_job.slow"})
 
 
 def test_failed_dependency_build_leaves_no_image(
@@ -231,7 +231,7 @@ def test_destroy_removes_what_older_versions_left(
         docker_api.remove_image(docker_client, image)
         for name in volumes:
             docker_api.remove_volume(docker_client, name)
-        for c in docker_client.containers.list(all=True, filters=app.names.instance_filter()):
+        for c in docker_api.list_containers(docker_client, app.names.instance_filter()):
             c.remove(force=True, v=True)
         system.destroy(app)
 
