@@ -112,7 +112,7 @@ def bench_size(app: App, size_mb: int, odoo_image: str, repo_url: str, repeat: i
         "template_db_mb": round(app.db().size_bytes(tdb) / 2**20, 1),
         "clone_s": bench_clone(app, tdb, repeat),
     }
-    storage = templates.read_metadata(app.team_dir("1") / "templates" / name).storage_backend
+    storage = templates.template_storage(app, templates.read_metadata(app.team_dir("1") / "templates" / name))
     creates: list[float] = []
     creates_no_spare: list[float] = []
     deletes, disk = [], []

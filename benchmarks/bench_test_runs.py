@@ -28,8 +28,8 @@ from typing import Any
 from benchmarks.harness import bench_instance, write_results
 from oduflow import catalog
 from oduflow.app import App
-from oduflow.services import environments, odoo_ops, runtime
-from oduflow.services.envmodel import get_env
+from oduflow.services import odoo_ops, runtime
+from oduflow.services.envmodel import container_spec, get_env
 from tests.fixtures.instance import make_remote
 
 BRANCH = "bench-tests"
@@ -47,9 +47,7 @@ def own_container(app: App) -> tuple[float, int]:
     """(seconds, exit code) of the same run in a one-off container with the environment's mounts."""
     team = app.config.team("1")
     env = get_env(app, team, BRANCH)
-    serving = environments.container_spec(
-        app, env, env.params.run_image or env.params.odoo_image, _route(app)
-    )
+    serving = container_spec(app, env.identity, env.params.run_image or env.params.odoo_image, _route(app))
     argv = odoo_ops.odoo_argv(
         env.params.db_name, "--test-enable", "-i", "demo_ok", "-u", "demo_ok", http_port=runtime.ODOO_PORT
     )

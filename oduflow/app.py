@@ -14,6 +14,7 @@ import pluggy
 from docker.models.containers import Container
 
 from oduflow import docker_api
+from oduflow.catalog import Catalog, build_catalog
 from oduflow.config import Config, TeamConfig
 from oduflow.contracts import Router, RoutingContext
 from oduflow.database import Database, DbEndpoint
@@ -46,9 +47,9 @@ class App:
     """Configuration, plugins and the shared resources of one Oduflow instance."""
 
     def __init__(self, config: Config, pm: pluggy.PluginManager | None = None) -> None:
-        self.config = config
-        self.names = Names(config.server.name_prefix)
         self.hooks = Hooks(pm if pm is not None else get_plugin_manager())
+        self.config = self.hooks.configure(config)  # plugin settings validated and bound
+        self.names = Names(config.server.name_prefix)
         self._lock = threading.Lock()
         self._docker: docker_api.DockerClient | None = None
 
@@ -89,7 +90,8 @@ class App:
             ) from None
         if not password:
             raise PrerequisiteNotMetError(
-                f"no PostgreSQL superuser password in {self.superuser_password_file}: run 'oduflow init'"
+                f"no PostgreSQL superuser password in {self.superuser_password_file}: "
+                "ask the operator to run 'oduflow init'"
             )
         return password
 
@@ -129,12 +131,14 @@ class App:
         if c is None or c.status != "running":
             state = "missing" if c is None else c.status
             raise PrerequisiteNotMetError(
-                f"the database container '{self.names.db_container}' is {state}: run 'oduflow init'"
+                f"the database container '{self.names.db_container}' is {state}: "
+                "ask the operator to run 'oduflow init'"
             )
         if mount_sources(c).get(PG_SOCKET_IN_CONTAINER) != str(self.db_socket_dir):
             raise PrerequisiteNotMetError(
                 f"the database container '{self.names.db_container}' does not share its socket "
-                f"directory {self.db_socket_dir}: run 'oduflow init' (it recreates the container "
+                f"directory {self.db_socket_dir}: ask the operator to run 'oduflow init' (it recreates "
+                "the container "
                 "and keeps its data volume)"
             )
         return DbEndpoint(
@@ -158,3 +162,8 @@ class App:
     @cached_property
     def outputs(self) -> OutputStore:
         return OutputStore(self.data_dir / "outputs")
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The tools of this instance: the built-in ones and those its plugins register."""
+        return build_catalog(self.hooks)

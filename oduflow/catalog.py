@@ -1,99 +1,40 @@
-"""The tool catalog machinery: one typed function + docstring + lock scope per tool.
+"""The tool catalog: the one door every surface (MCP, ``oduflow call``, the admin commands,
+later REST) goes through.
 
-The MCP server and ``oduflow call`` (and the REST API where the reference lists a tool)
-are built from :data:`TOOLS`; surfaces add no tool of their own. A tool function takes a
-:class:`Call` first, then its parameters (typed with ``Annotated[..., Field(...)]``).
+:func:`build_catalog` collects the functions marked with :func:`oduflow.toolspec.tool` from
+:data:`TOOL_MODULES` and those plugins register (hook ``oduflow_register_tools``). A
+:class:`Catalog` validates and coerces raw arguments (:meth:`ToolSpec.validate`), takes the
+caller's operation slot and the tool's lock, runs it and shapes long outputs. Surfaces only
+map arguments in and errors out.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
-import typing
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from oduflow.app import App
-from oduflow.config import TeamConfig
 from oduflow.contracts import Progress, no_progress
-from oduflow.errors import NotFoundError, ValidationError
+from oduflow.errors import ConfigError, NotFoundError, ValidationError
 from oduflow.locks import LockScope
 from oduflow.naming import branch_slug
+from oduflow.toolspec import Audience, Call, LockKind, ToolSpec, tool, tool_mark
 
-LockKind = Literal["none", "branch", "team", "system"]
+if TYPE_CHECKING:
+    from oduflow.app import App
+    from oduflow.config import TeamConfig
+    from oduflow.plugins import Hooks
 
+__all__ = ["Call", "Catalog", "LockKind", "ToolSpec", "build_catalog", "invoke", "tool"]
 
-@dataclass(frozen=True)
-class Call:
-    """What a tool invocation runs with: the app, the caller's team and a progress sink."""
-
-    app: App
-    team: TeamConfig
-    progress: Progress = no_progress
-
-
-@dataclass(frozen=True)
-class ToolSpec:
-    name: str
-    func: Callable[..., Any]
-    lock: LockKind
-    shape_output: bool = True
-    hints: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def description(self) -> str:
-        return inspect.getdoc(self.func) or ""
-
-    @property
-    def summary(self) -> str:
-        return self.description.split("\n", 1)[0]
-
-    @property
-    def parameters(self) -> list[inspect.Parameter]:
-        """The tool's own parameters (without the leading :class:`Call`), types resolved."""
-        params = list(inspect.signature(self.func).parameters.values())[1:]
-        return [p.replace(annotation=self.hints.get(p.name, p.annotation)) for p in params]
-
-    def signature(self) -> inspect.Signature:
-        return inspect.Signature(self.parameters, return_annotation=self.hints.get("return", Any))
-
-
-TOOLS: dict[str, ToolSpec] = {}
-
-
-def tool(
-    lock: LockKind = "none", *, shape_output: bool = True
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a function as a tool of the catalog."""
-
-    def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        if not inspect.getdoc(func):
-            raise TypeError(f"tool {func.__name__} needs a docstring: agents read it")
-        hints = typing.get_type_hints(func, include_extras=True)
-        TOOLS[func.__name__] = ToolSpec(func.__name__, func, lock, shape_output, hints)
-        return func
-
-    return register
-
-
-def get_tool(name: str) -> ToolSpec:
-    from oduflow import tools  # noqa: F401 - registers the catalog
-
-    try:
-        return TOOLS[name]
-    except KeyError:
-        raise NotFoundError(f"unknown tool '{name}'; 'oduflow call' lists the tools") from None
-
-
-def all_tools() -> list[ToolSpec]:
-    from oduflow import tools  # noqa: F401 - registers the catalog
-
-    return sorted(TOOLS.values(), key=lambda t: t.name)
+TOOL_MODULES = ("oduflow.tools", "oduflow.tools_odoo", "oduflow.tools_admin")
+"""The modules whose ``@tool`` functions make the built-in catalog."""
 
 
 def lock_scope(spec: ToolSpec, team: TeamConfig, arguments: Mapping[str, Any]) -> LockScope | None:
+    """The lock a call of ``spec`` with (validated) ``arguments`` holds, if any."""
     if spec.lock == "branch":
         branch = arguments.get("branch_name")
         if not isinstance(branch, str) or not branch:
@@ -118,42 +59,6 @@ def admission(app: App, team: TeamConfig, operation: str) -> AbstractContextMana
     return app.locks.slot(f"team:{team.id}", limit, operation, holder=f"team '{team.id}'")
 
 
-def invoke(
-    app: App,
-    team: TeamConfig,
-    name: str,
-    arguments: Mapping[str, Any],
-    progress: Progress = no_progress,
-    *,
-    admitted: bool = False,
-) -> Any:
-    """Run tool ``name`` for ``team`` with validated ``arguments``, under its lock.
-
-    The call takes one of the team's operation slots (:func:`admission`) unless the surface
-    ``admitted`` it already. Long text in the result is cached and replaced by a summary and
-    an output id (see ``read_output``).
-    """
-    with contextlib.nullcontext() if admitted else admission(app, team, name):
-        return _invoke(app, team, name, arguments, progress)
-
-
-def _invoke(app: App, team: TeamConfig, name: str, arguments: Mapping[str, Any], progress: Progress) -> Any:
-    spec = get_tool(name)
-    try:
-        bound = spec.signature().bind(**arguments)
-    except TypeError as exc:
-        raise ValidationError(f"{name}: {exc}") from None
-    bound.apply_defaults()
-    call = Call(app=app, team=team, progress=progress)
-    scope = lock_scope(spec, team, bound.arguments)
-    if scope is None:
-        result = spec.func(call, **bound.arguments)
-    else:
-        with app.locks.hold(scope, name):
-            result = spec.func(call, **bound.arguments)
-    return shape(app, team, name, result) if spec.shape_output else result
-
-
 def shape(app: App, team: TeamConfig, tool_name: str, result: Any) -> Any:
     """Replace every over-long string of ``result`` by a cached summary."""
     if isinstance(result, str):
@@ -164,3 +69,107 @@ def shape(app: App, team: TeamConfig, tool_name: str, result: Any) -> Any:
     if isinstance(result, list):
         return [shape(app, team, tool_name, v) for v in result]
     return result
+
+
+class Catalog:
+    """A set of tools by name; build one with :func:`build_catalog`."""
+
+    def __init__(self) -> None:
+        self._tools: dict[str, ToolSpec] = {}
+
+    def add(self, func: Callable[..., Any]) -> ToolSpec:
+        """Add a ``@tool``-marked function; a second tool of the same name is a :class:`ConfigError`."""
+        spec = ToolSpec.of(func)
+        if spec.name in self._tools:
+            raise ConfigError(f"two tools are called '{spec.name}'")
+        self._tools[spec.name] = spec
+        return spec
+
+    def get(self, name: str) -> ToolSpec:
+        """The tool called ``name``, or :class:`NotFoundError`."""
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise NotFoundError(f"unknown tool '{name}'; 'oduflow list' lists the tools") from None
+
+    def all(self, audience: Audience | None = None) -> list[ToolSpec]:
+        """Every tool (or those of one audience), by name."""
+        specs = sorted(self._tools.values(), key=lambda t: t.name)
+        return [s for s in specs if audience is None or s.audience == audience]
+
+    def invoke(
+        self,
+        app: App,
+        team: TeamConfig,
+        name: str,
+        arguments: Mapping[str, Any],
+        progress: Progress = no_progress,
+        *,
+        admitted: bool = False,
+    ) -> Any:
+        """Validate ``arguments`` and run tool ``name`` for ``team`` under its lock.
+
+        The call takes one of the team's operation slots (:func:`admission`) unless the surface
+        ``admitted`` it already. Long text in the result is cached and replaced by a summary
+        and an output id (see ``read_output``).
+        """
+        spec = self.get(name)
+        values = spec.validate(arguments)
+        with contextlib.nullcontext() if admitted else admission(app, team, name):
+            call = Call(app=app, team=team, progress=progress)
+            scope = lock_scope(spec, team, values)
+            with contextlib.nullcontext() if scope is None else app.locks.hold(scope, name):
+                result = spec.func(call, **values)
+        return shape(app, team, name, result) if spec.shape_output else result
+
+
+def marked_functions(module: object) -> Iterable[Callable[..., Any]]:
+    """The ``@tool`` functions defined in ``module``, in source order."""
+    for value in vars(module).values():
+        if callable(value) and tool_mark(value) is not None and value.__module__ == module.__name__:  # type: ignore[attr-defined]
+            yield value
+
+
+def build_catalog(hooks: Hooks | None = None, modules: Iterable[str] = TOOL_MODULES) -> Catalog:
+    """A catalog of the tools of ``modules`` plus those the plugins of ``hooks`` register."""
+    catalog = Catalog()
+    for name in modules:
+        for func in marked_functions(importlib.import_module(name)):
+            catalog.add(func)
+    if hooks is not None:
+        hooks.register_tools(catalog.add)
+    return catalog
+
+
+def invoke(
+    app: App,
+    team: TeamConfig,
+    name: str,
+    arguments: Mapping[str, Any],
+    progress: Progress = no_progress,
+    *,
+    admitted: bool = False,
+) -> Any:
+    """Run tool ``name`` through ``app.catalog`` (see :meth:`Catalog.invoke`)."""
+    return app.catalog.invoke(app, team, name, arguments, progress, admitted=admitted)
+
+
+def builtin() -> Catalog:
+    """The built-in tools alone (no plugin), built once: for listings that have no :class:`App`."""
+    global _BUILTIN
+    if _BUILTIN is None:
+        _BUILTIN = build_catalog()
+    return _BUILTIN
+
+
+_BUILTIN: Catalog | None = None
+
+
+def get_tool(name: str) -> ToolSpec:
+    """A built-in tool by name (see :func:`builtin`)."""
+    return builtin().get(name)
+
+
+def all_tools() -> list[ToolSpec]:
+    """Every built-in tool (see :func:`builtin`)."""
+    return builtin().all()

@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from oduflow.errors import ExternalCommandError, ValidationError
-from oduflow.git import base_env
+from oduflow.errors import ValidationError
+from oduflow.git import run_git_bytes
+from oduflow.gitaccess import add_config
 
 MANIFEST_NAMES = ("__manifest__.py", "__openerp__.py")
 """File names that make a directory an Odoo module (``__openerp__.py``: before Odoo 10)."""
@@ -297,36 +298,17 @@ def merge_decisions(decisions: Iterable[Decision]) -> ChangePlan:
 
 
 # --- git ----------------------------------------------------------------------------
-def _git_argv(repo_dir: Path, *args: str) -> list[str]:
+def _run(
+    repo_dir: Path, *args: str, stdin: bytes | None = None, check: bool = False
+) -> subprocess.CompletedProcess[bytes]:
     # An environment's checkout belongs to the container user: git running as root refuses
     # it ("dubious ownership") unless safe.directory names it.
-    return ["git", "-c", f"safe.directory={repo_dir.resolve()}", "-C", str(repo_dir), *args]
-
-
-def _run(repo_dir: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(
-            _git_argv(repo_dir, *args),
-            input=stdin,
-            capture_output=True,
-            check=False,
-            timeout=GIT_TIMEOUT,
-            env=base_env(),  # no global/system config of the server (diff drivers, textconv, ...)
-        )
-    except subprocess.TimeoutExpired:
-        raise ExternalCommandError(f"git timed out after {GIT_TIMEOUT} s", command=" ".join(args)) from None
+    env = add_config({}, [("safe.directory", str(repo_dir.resolve()))])
+    return run_git_bytes(args, cwd=repo_dir, env=env, stdin=stdin, check=check, timeout=GIT_TIMEOUT)
 
 
 def _git(repo_dir: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    proc = _run(repo_dir, *args, stdin=stdin)
-    if proc.returncode != 0:
-        raise ExternalCommandError(
-            "git failed",
-            command=" ".join(args),
-            exit_code=proc.returncode,
-            output=proc.stderr.decode("utf-8", "replace"),
-        )
-    return proc.stdout
+    return _run(repo_dir, *args, stdin=stdin, check=True).stdout
 
 
 def _resolve(repo_dir: Path, rev: str) -> str:

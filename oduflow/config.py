@@ -8,7 +8,6 @@ and ``ODUFLOW_TEAM_<ID>_<KEY>`` for team keys (``ODUFLOW_TEAM_1_AUTH_TOKEN``).
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import os
 import re
@@ -16,9 +15,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from oduflow.errors import ConfigError
+from oduflow.layout import team_dir_name
 from oduflow.urlpolicy import check_allowed_hosts
 
 if sys.version_info >= (3, 11):
@@ -60,15 +61,7 @@ class ServerConfig:
 @dataclass(frozen=True)
 class RoutingConfig:
     mode: str = "port"
-    acme_email: str = ""
-    acme_ca_server: str = ""
-    """ACME directory URL of the traefik mode (empty: Let's Encrypt's production CA)."""
-    traefik_image: str = "traefik:v3.1"
-    http_port: int = 80
-    """Host port of Traefik's HTTP entry point (redirects to HTTPS, ACME HTTP-01 challenges)."""
-    https_port: int = 443
-    bind_address: str = ""
-    """Host address Traefik's ports are published on (empty: every interface)."""
+    """The router: any name a plugin registers (``oduflow plugins`` lists them)."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +79,6 @@ class DatabaseConfig:
 @dataclass(frozen=True)
 class StorageConfig:
     data_dir: str = ""
-    overlay_threshold_mb: int = 50
 
 
 @dataclass(frozen=True)
@@ -136,6 +128,26 @@ class Config:
     teams: Mapping[str, TeamConfig] = field(default_factory=lambda: {"1": TeamConfig(id="1")})
     path: Path | None = None
     """The file this configuration was read from (None: built-in defaults)."""
+    plugin_tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """The ``[plugins.NAME]`` tables as read (validated by :func:`oduflow.settings.bind`)."""
+    unclaimed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Keys of the core sections the core does not know: plugin-declared aliases, or errors."""
+    settings: Mapping[str, Mapping[str, Any]] | None = None
+    """Every plugin's settings, validated, once bound (:func:`oduflow.settings.bind`)."""
+
+    @property
+    def where(self) -> str:
+        """How messages name this configuration (its file, or ``oduflow.toml``)."""
+        return str(self.path) if self.path is not None else "oduflow.toml"
+
+    def plugin_settings(self, plugin: str) -> Mapping[str, Any]:
+        """The settings of ``plugin`` (its ``[plugins.NAME]`` table with defaults), read-only."""
+        if self.settings is None:
+            raise ConfigError("plugin settings are read before the plugins were bound (Hooks.configure)")
+        if plugin not in self.settings:
+            known = ", ".join(sorted(self.settings)) or "none"
+            raise ConfigError(f"no loaded plugin declares settings named '{plugin}' (declared: {known})")
+        return self.settings[plugin]
 
     @property
     def config_dir(self) -> Path:
@@ -161,7 +173,7 @@ class Config:
             raise NotFoundError(f"team '{team_id}' is not configured in oduflow.toml") from None
 
     def team_dir(self, team_id: str) -> Path:
-        return self.data_dir / f"team_{self.team(team_id).id}"
+        return self.data_dir / team_dir_name(self.team(team_id).id)
 
 
 _SECTIONS: dict[str, type] = {
@@ -173,7 +185,7 @@ _SECTIONS: dict[str, type] = {
 }
 
 
-def _coerce(where: str, key: str, value: Any, default: Any, from_env: bool = False) -> Any:
+def coerce(where: str, key: str, value: Any, default: Any, from_env: bool = False) -> Any:
     """Check ``value`` against the type of ``default``; strings from the environment are parsed."""
     expected = type(default)
     if from_env and expected is not str:
@@ -226,16 +238,20 @@ def _coerce_names(where: str, key: str, value: Any, from_env: bool) -> tuple[str
     return tuple(value)
 
 
+def unknown_keys_error(where: str, unknown: set[str], known: set[str]) -> ConfigError:
+    """The error of keys nobody declares."""
+    return ConfigError(
+        f"{where}: unknown key(s) {', '.join(sorted(unknown))}; expected one of {', '.join(sorted(known))}"
+    )
+
+
 def _build(cls: type, where: str, raw: Mapping[str, Any], env_prefix: str, **fixed: Any) -> Any:
     default = cls(**fixed)
     name_lists = {f.name for f in fields(cls) if f.type == "tuple[str, ...]"}
     known = {f.name for f in fields(cls)} - set(fixed)
     unknown = set(raw) - known
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
-            f"expected one of {', '.join(sorted(known))}"
-        )
+        raise unknown_keys_error(where, unknown, known)
     values: dict[str, Any] = {}
     for name in sorted(known):
         env_name = f"{env_prefix}_{name.upper()}"
@@ -247,23 +263,8 @@ def _build(cls: type, where: str, raw: Mapping[str, Any], env_prefix: str, **fix
         if name in name_lists:
             values[name] = _coerce_names(source, name, value, from_env)
         else:
-            values[name] = _coerce(source, name, value, getattr(default, name), from_env=from_env)
+            values[name] = coerce(source, name, value, getattr(default, name), from_env=from_env)
     return replace(default, **values)
-
-
-def _validate_routing(routing: RoutingConfig, where: str) -> None:
-    for key in ("http_port", "https_port"):
-        if not 1 <= getattr(routing, key) <= 65535:
-            raise ConfigError(f"{where} [routing]: key '{key}' expects a port number (1-65535)")
-    if routing.http_port == routing.https_port:
-        raise ConfigError(f"{where} [routing]: keys 'http_port' and 'https_port' must differ")
-    if routing.bind_address:
-        try:
-            ipaddress.ip_address(routing.bind_address)
-        except ValueError:
-            raise ConfigError(
-                f"{where} [routing]: key 'bind_address' expects an IP address, got {routing.bind_address!r}"
-            ) from None
 
 
 def _at_least(
@@ -276,15 +277,8 @@ def _at_least(
 
 
 def _validate(cfg: Config, where: str) -> None:
-    _validate_routing(cfg.routing, where)
-    if cfg.routing.mode not in ("port", "traefik"):
-        raise ConfigError(
-            f'{where} [routing]: key \'mode\' expects "port" or "traefik", '
-            f"got {cfg.routing.mode!r} (other modes need their plugin installed)"
-        )
-    if cfg.routing.mode == "traefik" and not cfg.routing.acme_email:
-        raise ConfigError(f"{where} [routing]: key 'acme_email' is required when mode = \"traefik\"")
-    _at_least(where, "storage", cfg.storage, ("overlay_threshold_mb",), 0)
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,40}", cfg.routing.mode):
+        raise ConfigError(f"{where} [routing]: key 'mode' expects a router name, got {cfg.routing.mode!r}")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", cfg.database.user):
         raise ConfigError(
             f"{where} [database]: key 'user' expects a PostgreSQL role name of letters, digits "
@@ -298,8 +292,6 @@ def _validate(cfg: Config, where: str) -> None:
     )  # fmt: skip
     for team in cfg.teams.values():
         _at_least(where, f"team.{team.id}", team, ("max_environments",), 0)
-    if cfg.routing.mode == "port":
-        _check_port_ranges(cfg, where)
     tokens = [t.auth_token for t in cfg.teams.values() if t.auth_token]
     if len(tokens) != len(set(tokens)):
         raise ConfigError(f"{where}: two teams share the same auth_token")
@@ -310,8 +302,9 @@ def _validate(cfg: Config, where: str) -> None:
         )
 
 
-def _check_port_ranges(cfg: Config, where: str) -> None:
-    """Refuse two teams whose port ranges overlap: one could take the other's ports."""
+def check_port_ranges(cfg: Config, where: str) -> None:
+    """Refuse two teams whose port ranges overlap: one could take the other's ports
+    (routers that publish host ports call it when the configuration is bound)."""
     teams = sorted(cfg.teams.values(), key=lambda t: t.port_range)
     for a, b in itertools.pairwise(teams):
         if b.port_range[0] < a.port_range[1]:
@@ -346,20 +339,36 @@ def _default_port_ranges(
     return out
 
 
-def parse(raw: Mapping[str, Any], where: str = "oduflow.toml", path: Path | None = None) -> Config:
-    """Build a :class:`Config` from parsed TOML (plus ``ODUFLOW_*`` overrides)."""
-    unknown = set(raw) - set(_SECTIONS) - {"team"}
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown section(s) {', '.join(sorted(unknown))}; expected "
-            f"{', '.join(sorted([*_SECTIONS, 'team.<id>']))}"
-        )
+def _split_section(cls: type, raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(keys of ``cls``, the others): the others may be aliases that a plugin declares."""
+    known = {f.name for f in fields(cls)}
+    return {k: v for k, v in raw.items() if k in known}, {k: v for k, v in raw.items() if k not in known}
+
+
+def _core_sections(raw: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The core sections built, and their unknown keys per section (checked when bound)."""
     sections: dict[str, Any] = {}
+    unclaimed: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         section = raw.get(name, {})
         if not isinstance(section, Mapping):
             raise ConfigError(f"{where}: [{name}] must be a table")
-        sections[name] = _build(cls, f"{where} [{name}]", section, f"ODUFLOW_{name.upper()}")
+        known, others = _split_section(cls, section)
+        sections[name] = _build(cls, f"{where} [{name}]", known, f"ODUFLOW_{name.upper()}")
+        if others:
+            unclaimed[name] = MappingProxyType(others)
+    return sections, unclaimed
+
+
+def _plugin_tables(raw: Mapping[str, Any], where: str) -> Mapping[str, Mapping[str, Any]]:
+    """The ``[plugins.NAME]`` tables, as read."""
+    tables = raw.get("plugins", {})
+    if not isinstance(tables, Mapping) or not all(isinstance(t, Mapping) for t in tables.values()):
+        raise ConfigError(f"{where}: [plugins] must contain tables such as [plugins.routing_traefik]")
+    return MappingProxyType({str(k): MappingProxyType(dict(v)) for k, v in tables.items()})
+
+
+def _teams(raw: Mapping[str, Any], where: str, path: Path | None) -> dict[str, TeamConfig]:
     raw_teams = raw.get("team", {})
     if not isinstance(raw_teams, Mapping):
         raise ConfigError(f"{where}: [team] must contain tables such as [team.1]")
@@ -390,8 +399,29 @@ def parse(raw: Mapping[str, Any], where: str = "oduflow.toml", path: Path | None
         if "port_range" in (raw_teams or {}).get(t, {})
         or f"ODUFLOW_TEAM_{t.upper()}_PORT_RANGE" in os.environ
     }
-    teams = _default_port_ranges(teams, explicit, where)
-    cfg = Config(teams=teams, path=path, **sections)
+    return _default_port_ranges(teams, explicit, where)
+
+
+def parse(raw: Mapping[str, Any], where: str = "oduflow.toml", path: Path | None = None) -> Config:
+    """Build a :class:`Config` from parsed TOML (plus ``ODUFLOW_*`` overrides).
+
+    Plugin settings (``[plugins.NAME]`` and the aliases plugins declare in core sections)
+    are checked when the plugins are bound (:meth:`oduflow.plugins.Hooks.configure`).
+    """
+    unknown = set(raw) - set(_SECTIONS) - {"team", "plugins"}
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown section(s) {', '.join(sorted(unknown))}; expected "
+            f"{', '.join(sorted([*_SECTIONS, 'plugins.<name>', 'team.<id>']))}"
+        )
+    sections, unclaimed = _core_sections(raw, where)
+    cfg = Config(
+        teams=_teams(raw, where, path),
+        path=path,
+        plugin_tables=_plugin_tables(raw, where),
+        unclaimed=MappingProxyType(unclaimed),
+        **sections,
+    )
     _validate(cfg, where)
     return cfg
 
@@ -426,3 +456,8 @@ def default_config_path() -> Path:
     if os.geteuid() == 0:
         return SYSTEM_CONFIG_DIR / "oduflow.toml"
     return user_config_dir() / "oduflow.toml"
+
+
+def section_keys(section: str) -> set[str]:
+    """The keys the core itself reads in ``[section]``."""
+    return {f.name for f in fields(_SECTIONS[section])}

@@ -48,11 +48,32 @@ class FilestoreSpec:
         return self.workspace / "filestore_work"
 
 
+SHARES_TEMPLATE_FILESTORE = "shares_template_filestore"
+"""Capability: the environment reads its template's filestore live (copy-on-write). Deleting the
+template is refused while such environments exist, and ``save_as_template`` releases and
+provisions them again on the new filestore."""
+NEEDS_REMOUNT = "needs_remount"
+"""Capability: the filestore is a mount a reboot loses. Docker must not restart the container by
+itself; Oduflow remounts the filestore and then starts it."""
+
+
 @runtime_checkable
 class StorageBackend(Protocol):
-    """A filestore backend, registered by name through ``oduflow_register_storage``."""
+    """A filestore backend, registered through ``oduflow_register_storage`` under its ``name``."""
 
     name: str
+    capabilities: frozenset[str]
+    """What the core must know about the backend (:data:`SHARES_TEMPLATE_FILESTORE`,
+    :data:`NEEDS_REMOUNT`); unknown capabilities are ignored."""
+    legacy_flag: str
+    """A boolean ``metadata.json`` key that older templates set to pick this backend (or "")."""
+
+    def preference(self, filestore_mb: float, config: Config) -> int:
+        """How much a new template whose filestore is that large should use this backend.
+
+        The available backend with the highest preference wins (ties: by name); 0 means never
+        chosen by itself (templates can still name it in ``metadata.json``).
+        """
 
     def available(self) -> str | None:
         """``None`` when usable here, else the reason it is not (shown to the user)."""
@@ -133,7 +154,13 @@ class Router(Protocol):
         """Free what :meth:`route` allocated. Idempotent."""
 
 
-RouterFactory = Callable[[RoutingContext], Router]
+class RouterFactory(Protocol):
+    """Builds a router (a :class:`Router` class is one): registered under its ``name``,
+    which ``[routing].mode`` selects."""
+
+    name: str
+
+    def __call__(self, ctx: RoutingContext) -> Router: ...
 
 
 # --- sanitize -------------------------------------------------------------------------

@@ -86,7 +86,7 @@ class Database:
         except psycopg.OperationalError as exc:
             raise PrerequisiteNotMetError(
                 f"cannot connect to PostgreSQL at {self.ep.where} database "
-                f"'{dbname}': {str(exc).strip()} (did 'oduflow init' run?)"
+                f"'{dbname}': {str(exc).strip()} (ask the operator whether 'oduflow init' ran)"
             ) from None
         try:
             yield conn

@@ -71,6 +71,40 @@ def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def run_git_bytes(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    timeout: int = GIT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    secrets: Sequence[str] = (),
+    stdin: bytes | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git ARGS`` (output as bytes, ``stdin`` fed to it) in :func:`base_env` plus ``env``.
+
+    The one git runner: a run past ``timeout`` seconds, or failing when ``check``, raises
+    :class:`ExternalCommandError` with masked output.
+    """
+    argv = ["git", *args]
+    command = " ".join(mask_text(a, secrets) for a in argv)
+    try:
+        proc = subprocess.run(
+            argv, cwd=cwd, env=base_env(env), input=stdin, capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise ExternalCommandError(f"git {args[0]} timed out after {timeout} s", command=command) from None
+    if check and proc.returncode != 0:
+        output = _text(proc.stderr).strip() or _text(proc.stdout).strip()
+        raise ExternalCommandError(
+            f"git {args[0]} failed",
+            command=command,
+            exit_code=proc.returncode,
+            output=_explain(mask_text(output, secrets)),
+        )
+    return proc
+
+
 def run_git(
     args: list[str],
     *,
@@ -80,23 +114,13 @@ def run_git(
     check: bool = True,
     secrets: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``git ARGS``; failures raise :class:`ExternalCommandError` with masked output."""
-    argv = ["git", *args]
-    command = " ".join(mask_text(a, secrets) for a in argv)
-    try:
-        proc = subprocess.run(
-            argv, cwd=cwd, env=base_env(env), capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise ExternalCommandError(f"git {args[0]} timed out after {timeout} s", command=command) from None
-    if check and proc.returncode != 0:
-        raise ExternalCommandError(
-            f"git {args[0]} failed",
-            command=command,
-            exit_code=proc.returncode,
-            output=_explain(mask_text(proc.stderr.strip() or proc.stdout.strip(), secrets)),
-        )
-    return proc
+    """Run ``git ARGS`` (:func:`run_git_bytes`) with its output as text."""
+    proc = run_git_bytes(args, cwd=cwd, timeout=timeout, env=env, check=check, secrets=secrets)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, _text(proc.stdout), _text(proc.stderr))
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
 
 
 def _explain(output: str) -> str:

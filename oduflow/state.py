@@ -8,6 +8,7 @@ reconciled against Docker at start and by ``oduflow cleanup``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sqlite3
@@ -60,7 +61,13 @@ def _private_files(path: Path) -> None:
     SQLite creates ``-wal``/``-shm``/``-journal`` with the mode of the database file, so a
     database that is 0600 before the first connection keeps every side file private too.
     """
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+    # O_EXCL: an existing database is never opened here, because closing any descriptor of a
+    # file drops every POSIX lock this process holds on it, SQLite's included (another
+    # process would then take its connections for gone and delete the WAL under them)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+    if path.is_symlink():
+        raise OSError(errno.ELOOP, "the state database is a symbolic link", str(path))
     for name in (path.name, *(path.name + s for s in SIDE_FILES)):
         with contextlib.suppress(FileNotFoundError):
             os.chmod(path.parent / name, 0o600, follow_symlinks=False)

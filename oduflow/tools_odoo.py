@@ -1,16 +1,26 @@
 """Catalog tools that work inside an environment: pull, install/upgrade, tests, logs, commands,
 the Odoo shell, files, HTTP and SQL. Thin wrappers over ``oduflow.services.odoo_*`` and
-``oduflow.services.pull``; registered by importing this module (``oduflow.tools`` does).
+``oduflow.services.pull``; collected by :func:`oduflow.catalog.build_catalog`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import Field
 
-from oduflow.catalog import Call, tool
+from oduflow.results import (
+    CommandResult,
+    FileResult,
+    LogsResult,
+    ModuleOperationResult,
+    PullResult,
+    QueryResult,
+    ShellResult,
+    TestRunResult,
+)
 from oduflow.services import odoo_db, odoo_files, odoo_http, odoo_ops, pull
+from oduflow.toolspec import Call, tool
 
 Branch = Annotated[str, Field(description="Git branch name of the environment, e.g. 'feature-login'.")]
 Modules = Annotated[
@@ -25,7 +35,7 @@ ContainerPath = Annotated[
 
 
 # --- pull ------------------------------------------------------------------------------------
-@tool(lock="branch")
+@tool(lock="branch", title="Pull the branch and apply the changes", open_world=True)
 def pull_and_apply(
     call: Call,
     branch_name: Branch,
@@ -33,7 +43,7 @@ def pull_and_apply(
         bool,
         Field(description="Only fetch and return the plan; the checkout and the server are not touched."),
     ] = False,
-) -> dict[str, Any]:
+) -> PullResult:
     """Pull the branch into its environment and apply the minimal action the changes need.
 
     Fetches the remote branch, fast-forwards the environment's checkout and classifies every
@@ -48,12 +58,12 @@ def pull_and_apply(
     upgrade failed (``ok`` false, exit code 255), read ``result.error`` and the excerpt, fix the
     code, push, and call this again. ``dry_run=true`` shows what a pull would do.
     """
-    return pull.pull_and_apply(call.app, call.team, branch_name, dry_run, call.progress)
+    return cast("PullResult", pull.pull_and_apply(call.app, call.team, branch_name, dry_run, call.progress))
 
 
 # --- modules and tests ----------------------------------------------------------------------------
-@tool(lock="branch")
-def install_odoo_modules(call: Call, branch_name: Branch, modules: Modules) -> dict[str, Any]:
+@tool(lock="branch", title="Install Odoo modules")
+def install_odoo_modules(call: Call, branch_name: Branch, modules: Modules) -> ModuleOperationResult:
     """Install Odoo modules (``odoo -i MODULES --stop-after-init``), then restart the server.
 
     Returns ``ok``, ``exit_code`` (0 = success; 255 = the registry failed to load: syntax error,
@@ -64,21 +74,25 @@ def install_odoo_modules(call: Call, branch_name: Branch, modules: Modules) -> d
     ``warnings``, a log ``excerpt``, the full ``log``, ``restart`` and a one-line ``summary``.
     On failure fix the module, push, pull_and_apply, and install again.
     """
-    return odoo_ops.install_odoo_modules(call.app, call.team, branch_name, modules)
+    return cast(
+        "ModuleOperationResult", odoo_ops.install_odoo_modules(call.app, call.team, branch_name, modules)
+    )
 
 
-@tool(lock="branch")
-def upgrade_odoo_modules(call: Call, branch_name: Branch, modules: Modules) -> dict[str, Any]:
+@tool(lock="branch", title="Upgrade Odoo modules")
+def upgrade_odoo_modules(call: Call, branch_name: Branch, modules: Modules) -> ModuleOperationResult:
     """Upgrade installed Odoo modules (``odoo -u MODULES --stop-after-init``), then restart the
     server.
 
-    Same result as install_odoo_modules. pull_and_apply upgrades by itself when fields, data
+    Returns the same fields as install_odoo_modules. pull_and_apply upgrades by itself when fields, data
     or the manifest change; use this as the fallback when a change does not show.
     """
-    return odoo_ops.upgrade_odoo_modules(call.app, call.team, branch_name, modules)
+    return cast(
+        "ModuleOperationResult", odoo_ops.upgrade_odoo_modules(call.app, call.team, branch_name, modules)
+    )
 
 
-@tool(lock="branch")
+@tool(lock="branch", title="Run Odoo tests")
 def run_odoo_tests(
     call: Call,
     branch_name: Branch,
@@ -90,7 +104,7 @@ def run_odoo_tests(
             "'/my_module:TestClass'. Empty: every test of the modules."
         ),
     ] = "",
-) -> dict[str, Any]:
+) -> TestRunResult:
     """Run the tests of Odoo modules (``odoo --test-enable -i M -u M --stop-after-init``) on the
     environment's database.
 
@@ -104,24 +118,27 @@ def run_odoo_tests(
     ``summary`` and the full ``log``. Fix ERRORs first (exceptions), then FAILs (assertions).
     Tests may leave data behind in the environment's database, as with Odoo itself.
     """
-    return odoo_ops.run_odoo_tests(call.app, call.team, branch_name, modules, test_tags)
+    return cast(
+        "TestRunResult", odoo_ops.run_odoo_tests(call.app, call.team, branch_name, modules, test_tags)
+    )
 
 
-@tool()
+@tool(title="Odoo server log", read_only=True, idempotent=True)
 def get_environment_logs(
     call: Call,
     branch_name: Branch,
     lines: Annotated[int, Field(ge=1, le=5000, description="Number of last log lines (1-5000).")] = 100,
-) -> dict[str, Any]:
-    """The last lines of the running Odoo server's log (``logs``) and the container status.
+) -> LogsResult:
+    """The last lines of the running Odoo server's log and the container status.
 
-    Look for ERROR, CRITICAL, WARNING and Traceback lines naming your modules.
+    Returns ``branch``, ``status`` (the container's), ``lines`` and ``logs`` (the text;
+    ``truncated`` when it was cut). Look for ERROR, CRITICAL, WARNING and Traceback lines naming your modules.
     """
-    return odoo_ops.get_environment_logs(call.app, call.team, branch_name, lines)
+    return cast("LogsResult", odoo_ops.get_environment_logs(call.app, call.team, branch_name, lines))
 
 
 # --- commands and shell -------------------------------------------------------------------------
-@tool(lock="branch")
+@tool(lock="branch", title="Run a shell command in the container", destructive=True, open_world=True)
 def run_odoo_command(
     call: Call,
     branch_name: Branch,
@@ -129,7 +146,7 @@ def run_odoo_command(
     user: Annotated[
         Literal["odoo", "root"], Field(description="'odoo' (default, the image's user) or 'root'.")
     ] = "odoo",
-) -> dict[str, Any]:
+) -> CommandResult:
     """Run a shell command inside the environment's Odoo container (never on the server host).
 
     Returns ``exit_code``, ``stdout``, ``stderr``, ``timed_out`` (killed after
@@ -137,25 +154,25 @@ def run_odoo_command(
     search_in_odoo, run_db_query and run_odoo_shell for what they do; use ``user='root'`` only
     for privileged work such as ``pip3 install``.
     """
-    return odoo_ops.run_odoo_command(call.app, call.team, branch_name, command, user)
+    return cast("CommandResult", odoo_ops.run_odoo_command(call.app, call.team, branch_name, command, user))
 
 
-@tool(lock="branch")
+@tool(lock="branch", title="Run Python in odoo shell", destructive=True)
 def run_odoo_shell(
     call: Call,
     branch_name: Branch,
     code: Annotated[str, Field(description="Python code; `env` is bound as in `odoo shell`. Print results.")],
-) -> dict[str, Any]:
+) -> ShellResult:
     """Run Python code in ``odoo shell`` on the environment's database (``env``, ``self`` bound).
 
     Returns ``ok``, ``exit_code``, ``stdout`` (what your code printed), ``error`` (the
     exception line) and ``traceback`` when the code raised, and ``stderr`` (Odoo's log).
     Changes are rolled back unless the code calls ``env.cr.commit()``.
     """
-    return odoo_ops.run_odoo_shell(call.app, call.team, branch_name, code)
+    return cast("ShellResult", odoo_ops.run_odoo_shell(call.app, call.team, branch_name, code))
 
 
-@tool(lock="branch")
+@tool(lock="branch", title="Set a user's password", destructive=True, idempotent=True)
 def reset_admin_password(
     call: Call,
     branch_name: Branch,
@@ -171,7 +188,7 @@ def reset_admin_password(
 
 
 # --- files ---------------------------------------------------------------------------------------
-@tool()
+@tool(title="Read a file in the container", read_only=True, idempotent=True)
 def read_file_in_odoo(
     call: Call,
     branch_name: Branch,
@@ -179,7 +196,7 @@ def read_file_in_odoo(
     read_range: Annotated[
         str, Field(description="Optional 1-based inclusive line range 'START:END', e.g. '100:200'.")
     ] = "",
-) -> dict[str, Any]:
+) -> FileResult:
     """Read a text file (up to 100 KB) or list a directory (like ``ls -la``) inside the container.
 
     Returns ``content`` with ``total_lines``, ``start_line``/``end_line`` and ``truncated``
@@ -187,10 +204,12 @@ def read_file_in_odoo(
     refused (use run_odoo_command). Odoo's sources are under
     /usr/lib/python3/dist-packages/odoo/, your modules under /mnt/extra-addons/.
     """
-    return odoo_files.read_file_in_odoo(call.app, call.team, branch_name, path, read_range)
+    return cast(
+        "FileResult", odoo_files.read_file_in_odoo(call.app, call.team, branch_name, path, read_range)
+    )
 
 
-@tool(lock="branch")
+@tool(lock="branch", title="Write a file in the container", destructive=True, idempotent=True)
 def write_file_in_odoo(
     call: Call,
     branch_name: Branch,
@@ -206,7 +225,7 @@ def write_file_in_odoo(
     return odoo_files.write_file_in_odoo(call.app, call.team, branch_name, path, content)
 
 
-@tool()
+@tool(title="Search files in the container", read_only=True, idempotent=True)
 def search_in_odoo(
     call: Call,
     branch_name: Branch,
@@ -227,7 +246,7 @@ def search_in_odoo(
 
 
 # --- HTTP and SQL ----------------------------------------------------------------------------------
-@tool()
+@tool(title="HTTP request to the environment's Odoo", destructive=True)
 def http_request_to_odoo(
     call: Call,
     branch_name: Branch,
@@ -255,7 +274,7 @@ def http_request_to_odoo(
     return odoo_http.http_request_to_odoo(call.app, call.team, branch_name, method, path, headers, body)
 
 
-@tool()
+@tool(title="List Odoo modules", read_only=True, idempotent=True)
 def list_installed_modules(
     call: Call,
     branch_name: Branch,
@@ -267,24 +286,31 @@ def list_installed_modules(
 ) -> dict[str, Any]:
     """List the Odoo modules of the environment's database with state, version and title.
 
-    A module of your repository that is ``uninstalled`` needs install_odoo_modules.
+    Returns ``state``, ``name_filter``, ``count`` and ``modules`` (each with ``name``,
+    ``state``, ``version`` and ``title``). A module of your repository that is ``uninstalled``
+    needs install_odoo_modules.
     """
     return odoo_db.list_installed_modules(call.app, call.team, branch_name, name_filter, state)
 
 
-@tool(lock="branch")
+@tool(title="Run one SQL statement", destructive=True)
 def run_db_query(
     call: Call,
     branch_name: Branch,
     query: Annotated[
         str, Field(description="One SQL statement, e.g. 'SELECT id, name FROM res_partner LIMIT 10'.")
     ],
-) -> dict[str, Any]:
+) -> QueryResult:
     """Run one SQL statement on the environment's own database (as its own database role).
 
     Returns ``columns``, ``rows`` (at most [limits].query_max_rows, 500 by default;
-    ``truncated`` says when more exist), ``rowcount`` and ``status``. Statements commit
-    immediately; the statement timeout is [limits].query_timeout (30 s). SQL errors come back
-    with PostgreSQL's message. Use it to read; writing with SQL bypasses the ORM.
+    ``truncated`` says when more exist, with a ``note``), ``rowcount`` and ``status``. The
+    statement timeout is [limits].query_timeout (30 s). SQL errors come back with PostgreSQL's
+    message. Use it to read; writing with SQL bypasses the ORM.
+
+    Lock: a read (SELECT, SHOW, EXPLAIN...) runs in a read-only transaction and takes no lock,
+    so it works while a long install runs. A statement that writes is committed at once and
+    takes the branch lock: it fails at once with BusyError while another operation on this
+    branch runs.
     """
-    return odoo_db.run_db_query(call.app, call.team, branch_name, query)
+    return cast("QueryResult", odoo_db.run_db_query(call.app, call.team, branch_name, query))

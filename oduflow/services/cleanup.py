@@ -30,6 +30,7 @@ from oduflow.app import App
 from oduflow.config import TeamConfig
 from oduflow.errors import BusyError
 from oduflow.fsutil import fuse_mounts_under, rmtree, unmount
+from oduflow.layout import team_layout
 from oduflow.locks import LockScope
 from oduflow.services.envmodel import EnvParams
 from oduflow.services.templates import templates_root, work_db_template
@@ -156,7 +157,7 @@ def _env_resources(app: App, team: TeamConfig) -> list[Orphan]:
     pattern = f"oduflow\\_u\\_{tid}\\_%"
     for (role,) in db.query("SELECT rolname FROM pg_roles WHERE rolname LIKE %s ORDER BY 1", [pattern]):
         found.append(Orphan("roles", role, _branch(_slug_of(role, f"oduflow_u_{tid}_", names.env_role, tid))))
-    ws_root = app.team_dir(tid) / "workspaces"
+    ws_root = team_layout(app, tid).workspaces
     if ws_root.is_dir():
         found += [
             Orphan("workspaces", p.name, _branch(p.name)) for p in sorted(ws_root.iterdir()) if p.is_dir()
@@ -280,7 +281,7 @@ def _still_orphan(app: App, team: TeamConfig, item: Orphan) -> bool:
 
 def _removers(app: App, team: TeamConfig) -> dict[str, Callable[[str], object]]:
     client, db = app.docker(), app.db()
-    ws_root = app.team_dir(team.id) / "workspaces"
+    layout = team_layout(app, team.id)
     return {
         "records": lambda branch: app.store.remove_env(team.id, branch),
         "containers": lambda name: docker_api.remove_container(client, name),
@@ -289,7 +290,7 @@ def _removers(app: App, team: TeamConfig) -> dict[str, Callable[[str], object]]:
         "mounts": lambda mount: unmount(Path(mount)),
         "databases": db.drop,
         "roles": db.drop_role,
-        "workspaces": lambda name: rmtree(ws_root / name),
+        "workspaces": lambda name: rmtree(layout.workspaces / name),
         "ports": app.ports(team).release,
         "volumes": lambda volume: docker_api.remove_volume(client, volume),
     }

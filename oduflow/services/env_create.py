@@ -1,36 +1,42 @@
 """``create_environment``: a git branch becomes a running Odoo, all or nothing.
 
-First the image is pulled when missing and refused when it brings reserved labels along
-(:mod:`oduflow.images`). Steps (each undone in reverse order when a later one fails): reserve
-the name, clone the repository, prepare the image (dependencies), route (port), database role and
-database (clone of the template, or empty + ``-i base``), filestore (storage backend),
-``odoo.conf``, sanitisation, then one container start and the readiness check.
+:func:`make_plan` checks the request and derives the environment's identity once (a frozen
+:class:`CreatePlan`; the image is pulled when missing and refused when it brings reserved
+labels along, see :mod:`oduflow.images`). :func:`step_list` turns the plan into named steps,
+run through :class:`oduflow.rollback.Steps` (each registers its undo, undone in reverse order
+when a later one fails): reserve the name, clone the repository, prepare the image
+(dependencies), route (port), database role and database (clone of the template, or empty +
+``-i base``), filestore (storage backend), ``odoo.conf``, sanitisation, then one container
+start and the readiness check.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+from docker.models.containers import Container
 
 from oduflow import docker_api, git, images
 from oduflow.app import App
 from oduflow.config import TeamConfig
-from oduflow.contracts import Progress, SanitizeContext, no_progress
+from oduflow.contracts import FilestoreSpec, Progress, Route, SanitizeContext, StorageBackend, no_progress
 from oduflow.database import Database
 from oduflow.errors import (
     ConflictError,
-    ExternalCommandError,
     NotFoundError,
     ValidationError,
 )
 from oduflow.fsutil import chown_tree, rmtree, write_private
+from oduflow.layout import team_layout
 from oduflow.locks import LockScope
 from oduflow.naming import NO_TEMPLATE, branch_slug, validate_branch, validate_template_name
 from oduflow.rollback import Steps
-from oduflow.services import dbpool, runtime
-from oduflow.services.envmodel import EnvParams, env_paths, route_request, template_filestore
+from oduflow.services import dbpool, env_jobs, runtime
+from oduflow.services.envmodel import EnvIdentity, EnvParams, container_spec, new_identity
 from oduflow.services.templates_meta import read_metadata
 from oduflow.state import EnvRecord
 
@@ -42,10 +48,10 @@ def resolve_inputs(
 ) -> tuple[str, str, str, str]:
     """(template, repo_url, odoo_image, storage) with template metadata as defaults."""
     template = template_name or DEFAULT_TEMPLATE
-    storage = "copy"
+    storage = ""  # no template: the backend preferred for an empty filestore (below)
     if template != NO_TEMPLATE:
         validate_template_name(template)
-        tdir = app.team_dir(team.id) / "templates" / template
+        tdir = team_layout(app, team.id).template(template)
         db_name = app.names.template_db(team.id, template)
         if not tdir.is_dir() or not app.db().exists(db_name):
             state = "is not loaded (oduflow reload-template)" if tdir.is_dir() else "does not exist"
@@ -56,12 +62,56 @@ def resolve_inputs(
         meta = read_metadata(tdir)
         repo_url = repo_url or meta.repo_url
         odoo_image = odoo_image or meta.odoo_image
-        storage = meta.storage_backend
+        storage = app.hooks.template_storage(meta.storage, meta.extra, app.config)
+    storage = storage or app.hooks.preferred_storage(0.0, app.config)
     if not repo_url:
         raise ValidationError("repo_url is required (the template's metadata has none)")
     if not odoo_image:
         raise ValidationError("odoo_image is required (the template's metadata has none)")
     return template, repo_url, odoo_image, storage
+
+
+@dataclass(frozen=True)
+class CreatePlan:
+    """What :func:`create_environment` makes, decided before anything is made."""
+
+    env: EnvIdentity
+    repo_url: str
+    """As given (credentials included: they go to the team's store, never to git's config)."""
+    storage: StorageBackend
+    access: git.GitAccess
+    sanitize: bool
+
+    @property
+    def fresh(self) -> bool:
+        """No template: an empty database initialised with ``-i base``."""
+        return self.env.template == NO_TEMPLATE
+
+
+@dataclass
+class Creation:
+    """A creation in progress: its plan and what the steps have made so far."""
+
+    app: App
+    db: Database
+    plan: CreatePlan
+    steps: Steps
+    progress: Progress
+    branch_created: bool = False
+    uid: int = 101
+    gid: int = 101
+    run_image: str = ""
+    route: Route = field(default_factory=lambda: Route(url=""))
+    password: str = ""
+    conf_source: str = ""
+    container: Container | None = None
+
+    @property
+    def filestore(self) -> FilestoreSpec:
+        return self.plan.env.filestore(self.app, self.uid, self.gid)
+
+    def spec(self) -> runtime.OdooContainerSpec:
+        return container_spec(self.app, self.plan.env, self.run_image, self.route)
 
 
 def create_environment(
@@ -75,6 +125,38 @@ def create_environment(
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """Create the environment of ``branch_name`` and return its details once it is ready."""
+    plan = make_plan(app, team, branch_name, template_name, repo_url, odoo_image, sanitize, progress)
+    template, db = plan.env.template, app.db()
+    template_lock = (
+        app.locks.hold(LockScope.template(team.id, template), "create_environment", shared=True)
+        if not plan.fresh
+        else contextlib.nullcontext()
+    )
+    with template_lock, Steps("create_environment", progress) as steps:
+        run = Creation(app, db, plan, steps, progress)
+        for name, action in step_list(plan):
+            steps.begin(name)
+            action(run)
+        app.store.update_env(team.id, branch_name, status="ready", params=_params(run).to_dict())
+    if not plan.fresh:
+        dbpool.refill_later(app, team, template)
+    return _result(run)
+
+
+def make_plan(
+    app: App,
+    team: TeamConfig,
+    branch_name: str,
+    template_name: str,
+    repo_url: str,
+    odoo_image: str,
+    sanitize: bool,
+    progress: Progress,
+) -> CreatePlan:
+    """Check the request and derive the environment's identity (nothing is made yet).
+
+    The image is pulled when missing and refused when it brings reserved labels along.
+    """
     validate_branch(branch_name)
     slug = branch_slug(branch_name)
     if app.store.get_env(team.id, branch_name) is not None:
@@ -95,157 +177,196 @@ def create_environment(
     progress(f"checking image {odoo_image}")
     docker_api.ensure_image(client, odoo_image)
     images.check_image(client, odoo_image)  # before anything is made: its labels reach every container
-    storage = app.hooks.storage(storage_name)
-    db: Database = app.db()
-    paths = env_paths(app, team, slug)
-    names = app.names
-    container_name = names.env_container(team.id, slug)
-    db_name, role = names.env_db(team.id, slug), names.env_role(team.id, slug)
-    clean_url = git.strip_credentials(repo_url)
-    route_req = route_request(team, slug)
-
-    template_lock = (
-        app.locks.hold(LockScope.template(team.id, template), "create_environment", shared=True)
-        if template != NO_TEMPLATE
-        else contextlib.nullcontext()
+    return CreatePlan(
+        env=new_identity(app, team, branch_name, template, repo_url, odoo_image),
+        repo_url=repo_url,
+        storage=app.hooks.storage(storage_name),
+        access=access,
+        sanitize=sanitize,
     )
-    with template_lock, Steps("create_environment", progress) as steps:
-        steps.begin("reserve name")
-        if docker_api.get_container(client, container_name) or db.exists(db_name) or paths.workspace.exists():
-            raise ConflictError(
-                f"leftovers of an earlier '{branch_name}' exist (container, database "
-                "or workspace): run 'oduflow cleanup --force' first"
-            )
-        app.store.add_env(
-            EnvRecord(
-                team=team.id,
-                branch=branch_name,
-                slug=slug,
-                status="creating",
-                params={"template": template, "repo_url": clean_url, "odoo_image": odoo_image},
-            ),
-            limit=team.max_environments,
+
+
+Step = tuple[str, Callable[[Creation], None]]
+
+
+def step_list(plan: CreatePlan) -> list[Step]:
+    """The named steps of ``plan`` in order; each registers its own undo."""
+    env = plan.env
+    database: Step = (
+        ("create empty database", _create_empty_database)
+        if plan.fresh
+        else (f"clone database from template '{env.template}'", _clone_database)
+    )
+    steps: list[Step] = [
+        ("reserve name", _reserve_name),
+        ("clone repository", _clone_repository),
+        (f"prepare image {env.odoo_image}", _prepare_image),
+        ("allocate route", _allocate_route),
+        ("create database role", _create_role),
+        database,
+        (f"provision filestore ({plan.storage.name})", _provision_filestore),
+        ("write odoo.conf", _write_conf),
+    ]
+    if plan.fresh:
+        steps.append(("initialise database (odoo -i base)", _init_base))
+    elif plan.sanitize:
+        steps.append(("sanitize database", _sanitize))
+    steps += [("start Odoo", _start), ("wait until Odoo serves the database", _wait_ready)]
+    return steps
+
+
+def _reserve_name(run: Creation) -> None:
+    app, env = run.app, run.plan.env
+    if (
+        docker_api.get_container(app.docker(), env.container_name)
+        or run.db.exists(env.db_name)
+        or env.paths.workspace.exists()
+    ):
+        raise ConflictError(
+            f"leftovers of an earlier '{env.branch}' exist (container, database "
+            "or workspace): ask the operator to run 'oduflow cleanup --force'"
         )
-        steps.undo(lambda: app.store.remove_env(team.id, branch_name))
+    params = {"template": env.template, "repo_url": env.repo_url, "odoo_image": env.odoo_image}
+    app.store.add_env(
+        EnvRecord(team=env.team.id, branch=env.branch, slug=env.slug, status="creating", params=params),
+        limit=env.team.max_environments,
+    )
+    run.steps.undo(lambda: app.store.remove_env(env.team.id, env.branch))
 
-        steps.begin("clone repository")
-        paths.workspace.mkdir(parents=True)
-        steps.undo(lambda: rmtree(paths.workspace))
-        # git sees the clean URL only; the URL's credentials go to the team's store (0600)
-        created_branch = git.clone_branch(repo_url, branch_name, paths.repo, access)
 
-        steps.begin(f"prepare image {odoo_image}")
-        docker_api.ensure_image(client, odoo_image)
-        uid, gid = runtime.image_user(app, odoo_image)
-        run_image = runtime.dependency_image(app, odoo_image, paths.repo, progress)
+def _clone_repository(run: Creation) -> None:
+    paths = run.plan.env.paths
+    paths.workspace.mkdir(parents=True)
+    run.steps.undo(lambda: rmtree(paths.workspace))
+    # git sees the clean URL only; the URL's credentials go to the team's store (0600)
+    run.branch_created = git.clone_branch(run.plan.repo_url, run.plan.env.branch, paths.repo, run.plan.access)
 
-        steps.begin("allocate route")
-        route = app.router.route(route_req)
-        steps.undo(lambda: app.router.release(route_req))
 
-        steps.begin("create database role")
-        password = db.create_role(role)
-        steps.undo(lambda: db.drop_role(role))
+def _prepare_image(run: Creation) -> None:
+    image = run.plan.env.odoo_image
+    docker_api.ensure_image(run.app.docker(), image)
+    run.uid, run.gid = runtime.image_user(run.app, image)
+    run.run_image = runtime.dependency_image(run.app, image, run.plan.env.paths.repo, run.progress)
 
-        if template == NO_TEMPLATE:
-            steps.begin("create empty database")
-            db.create_empty(db_name, owner=role)
-        else:
-            steps.begin(f"clone database from template '{template}'")
-            if dbpool.take(app, team, template, db_name):
-                # a failure drops the database: the spare is used up, so the pool is refilled
-                steps.undo(lambda: dbpool.refill_later(app, team, template))
-            else:
-                db.clone(db_name, names.template_db(team.id, template))
-        steps.undo(lambda: db.drop(db_name))
-        db.hand_over(db_name, role)
 
-        steps.begin(f"provision filestore ({storage.name})")
-        fs = paths.filestore(template_filestore(app, team, template), uid, gid)
-        steps.undo(lambda: storage.release(fs))
-        storage.provision(fs)
-        paths.sessions.mkdir()
-        chown_tree(paths.sessions, uid, gid)
-        chown_tree(paths.repo, uid, gid)
+def _allocate_route(run: Creation) -> None:
+    request = run.plan.env.route
+    run.route = run.app.router.route(request)
+    run.steps.undo(lambda: run.app.router.release(request))
 
-        steps.begin("write odoo.conf")
-        text, conf_source = runtime.conf_template(app, paths.repo)
-        conf = runtime.OdooConf(
-            db_host=names.db_container, db_user=role, db_password=password, db_name=db_name
+
+def _create_role(run: Creation) -> None:
+    db, role = run.db, run.plan.env.db_role
+    run.password = db.create_role(role)
+    run.steps.undo(lambda: db.drop_role(role))
+
+
+def _create_empty_database(run: Creation) -> None:
+    db, env = run.db, run.plan.env
+    db.create_empty(env.db_name, owner=env.db_role)
+    run.steps.undo(lambda: db.drop(env.db_name))
+    db.hand_over(env.db_name, env.db_role)
+
+
+def _clone_database(run: Creation) -> None:
+    app, db, env = run.app, run.db, run.plan.env
+    if dbpool.take(app, env.team, env.template, env.db_name):
+        # a failure drops the database: the spare is used up, so the pool is refilled
+        run.steps.undo(lambda: dbpool.refill_later(app, env.team, env.template))
+    else:
+        db.clone(env.db_name, app.names.template_db(env.team.id, env.template))
+    run.steps.undo(lambda: db.drop(env.db_name))
+    db.hand_over(env.db_name, env.db_role)
+
+
+def _provision_filestore(run: Creation) -> None:
+    storage, paths, fs = run.plan.storage, run.plan.env.paths, run.filestore
+    run.steps.undo(lambda: storage.release(fs))
+    storage.provision(fs)
+    paths.sessions.mkdir()
+    chown_tree(paths.sessions, run.uid, run.gid)
+    chown_tree(paths.repo, run.uid, run.gid)
+
+
+def _write_conf(run: Creation) -> None:
+    app, env = run.app, run.plan.env
+    text, run.conf_source = runtime.conf_template(app, env.paths.repo)
+    conf = runtime.OdooConf(
+        db_host=app.names.db_container, db_user=env.db_role, db_password=run.password, db_name=env.db_name
+    )
+    write_private(env.paths.conf, runtime.render_conf(text, conf), run.uid, run.gid)
+
+
+def _init_base(run: Creation) -> None:
+    env_jobs.init_base(run.app, run.spec(), run.plan.env.team)
+
+
+def _sanitize(run: Creation) -> None:
+    app, env, spec = run.app, run.plan.env, run.spec()
+    password = run.password
+    app.hooks.sanitize(
+        SanitizeContext(
+            team_id=env.team.id,
+            team_dir=team_layout(app, env.team.id).root,
+            repo_dir=env.paths.repo,
+            db_name=env.db_name,
+            run_sql=functools.partial(env_jobs.run_sql, run.db, env.db_name, env.db_role, password),
+            run_python=functools.partial(env_jobs.run_python, app, spec, env, password),
+            progress=run.progress,
         )
-        write_private(paths.conf, runtime.render_conf(text, conf), uid, gid)
+    )
 
-        spec = runtime.OdooContainerSpec(
-            name=container_name,
-            image=run_image,
-            conf_file=paths.conf,
-            repo_dir=paths.repo,
-            filestore_dir=fs.merged,
-            sessions_dir=paths.sessions,
-            db_name=db_name,
-            labels=names.labels("env", team.id, env=slug, template=template, image=odoo_image)
-            | {"oduflow.repo": clean_url}
-            | dict(route.labels),
-            ports=route.ports,
-        )
-        if template == NO_TEMPLATE:
-            steps.begin("initialise database (odoo -i base)")
-            _run_init_base(app, spec, team)
-        elif sanitize:
-            steps.begin("sanitize database")
-            app.hooks.sanitize(
-                SanitizeContext(
-                    team_id=team.id,
-                    team_dir=app.team_dir(team.id),
-                    repo_dir=paths.repo,
-                    db_name=db_name,
-                    run_sql=functools.partial(_run_sql, db, db_name, role, password),
-                    run_python=functools.partial(_run_python, app, spec, team, role, password),
-                    progress=progress,
-                )
-            )
 
-        steps.begin("start Odoo")
-        container = runtime.create_container(app, spec, restart=runtime.docker_restarts(storage))
-        steps.undo(lambda: docker_api.remove_container(client, container_name))
-        container.start()
+def _start(run: Creation) -> None:
+    app, name = run.app, run.plan.env.container_name
+    run.container = runtime.create_container(
+        app, run.spec(), restart=runtime.docker_restarts(run.plan.storage)
+    )
+    run.steps.undo(lambda: docker_api.remove_container(app.docker(), name))
+    run.container.start()
 
-        steps.begin("wait until Odoo serves the database")
-        runtime.wait_ready(app, container, db_name)
 
-        params = EnvParams(
-            branch=branch_name,
-            slug=slug,
-            template=template,
-            repo_url=clean_url,
-            odoo_image=odoo_image,
-            run_image=run_image,
-            db_name=db_name,
-            db_role=role,
-            db_password=password,
-            storage=storage.name,
-            uid=uid,
-            gid=gid,
-            url=route.url,
-            sanitize=sanitize,
-            conf_source=conf_source,
-            branch_created=created_branch,
-        )
-        app.store.update_env(team.id, branch_name, status="ready", params=params.to_dict())
-    if template != NO_TEMPLATE:
-        dbpool.refill_later(app, team, template)
+def _wait_ready(run: Creation) -> None:
+    assert run.container is not None  # made by the step before
+    runtime.wait_ready(run.app, run.container, run.plan.env.db_name)
+
+
+def _params(run: Creation) -> EnvParams:
+    env = run.plan.env
+    return EnvParams(
+        branch=env.branch,
+        slug=env.slug,
+        template=env.template,
+        repo_url=env.repo_url,
+        odoo_image=env.odoo_image,
+        run_image=run.run_image,
+        db_name=env.db_name,
+        db_role=env.db_role,
+        db_password=run.password,
+        storage=run.plan.storage.name,
+        uid=run.uid,
+        gid=run.gid,
+        url=run.route.url,
+        sanitize=run.plan.sanitize,
+        conf_source=run.conf_source,
+        branch_created=run.branch_created,
+    )
+
+
+def _result(run: Creation) -> dict[str, Any]:
+    env = run.plan.env
     return {
-        "branch": branch_name,
-        "url": route.url,
-        "database": db_name,
-        "template": template,
-        "odoo_image": odoo_image,
-        "image": run_image,
-        "repo_url": clean_url,
-        "storage": storage.name,
-        "branch_created_from_default": created_branch,
-        "odoo_conf": conf_source,
-        "container": container_name,
+        "branch": env.branch,
+        "url": run.route.url,
+        "database": env.db_name,
+        "template": env.template,
+        "odoo_image": env.odoo_image,
+        "image": run.run_image,
+        "repo_url": env.repo_url,
+        "storage": run.plan.storage.name,
+        "branch_created_from_default": run.branch_created,
+        "odoo_conf": run.conf_source,
+        "container": env.container_name,
         "status": "running",
     }
 
@@ -258,99 +379,6 @@ def check_quota(app: App, team: TeamConfig) -> None:
         raise ConflictError(
             f"team {team.id} has {count} environments, its limit ([team.{team.id}] "
             f"max_environments = {limit}): delete one before creating another"
-        )
-
-
-def _job_spec(
-    spec: runtime.OdooContainerSpec,
-    app: App,
-    team: TeamConfig,
-    purpose: str,
-    command: list[str],
-    **changes: Any,
-) -> runtime.OdooContainerSpec:
-    return runtime.OdooContainerSpec(
-        name=app.names.job_container(team.id, purpose),
-        image=spec.image,
-        conf_file=spec.conf_file,
-        repo_dir=spec.repo_dir,
-        filestore_dir=spec.filestore_dir,
-        db_name=spec.db_name,
-        sessions_dir=spec.sessions_dir,
-        labels=app.names.labels("job", team.id),
-        command=command,
-        **changes,
-    )
-
-
-def _run_init_base(app: App, spec: runtime.OdooContainerSpec, team: TeamConfig) -> None:
-    job = _job_spec(
-        spec,
-        app,
-        team,
-        "init-base",
-        ["odoo", "-d", spec.db_name, "-i", "base", "--stop-after-init", "--no-http", "--without-demo=all"],
-    )
-    code, logs = runtime.run_job(app, job)
-    if code != 0:
-        raise ExternalCommandError(
-            "odoo -i base failed",
-            command="odoo -i base --stop-after-init",
-            exit_code=code,
-            output=logs[-6000:],
-        )
-
-
-def _run_sql(db: Database, db_name: str, role: str, password: str, name: str, text: str) -> None:
-    import psycopg
-
-    try:
-        with db.connect(db_name, user=role, password=password) as conn:
-            conn.execute(text.encode())
-    except psycopg.Error as exc:
-        raise ExternalCommandError(
-            f"sanitize script {name} failed", command=name, output=str(exc).strip()
-        ) from None
-
-
-def _run_python(
-    app: App,
-    spec: runtime.OdooContainerSpec,
-    team: TeamConfig,
-    role: str,
-    password: str,
-    name: str,
-    code_text: str,
-) -> None:
-    script_dir = spec.conf_file.parent / ".sanitize"
-    script_dir.mkdir(exist_ok=True)
-    try:
-        (script_dir / "script.py").write_text(code_text, encoding="utf-8")
-        (script_dir / "script.py").chmod(0o644)
-        job = _job_spec(
-            spec,
-            app,
-            team,
-            "sanitize",
-            ["python3", "/mnt/oduflow-sanitize/script.py"],
-            extra_volumes={str(script_dir): {"bind": "/mnt/oduflow-sanitize", "mode": "ro"}},
-        )
-        env = {
-            "ODOO_DB": spec.db_name,
-            "DB_HOST": app.names.db_container,
-            "DB_USER": role,
-            "DB_PASSWORD": password,
-            "DB_PORT": "5432",
-        }
-        exit_code, logs = runtime.run_job(app, job, environment=env)
-    finally:
-        shutil.rmtree(script_dir, ignore_errors=True)
-    if exit_code != 0:
-        raise ExternalCommandError(
-            f"sanitize script {name} failed",
-            command=f"python3 {name}",
-            exit_code=exit_code,
-            output=logs[-4000:],
         )
 
 

@@ -10,11 +10,11 @@ from docker.models.containers import Container
 from oduflow import docker_api, images
 from oduflow.app import App
 from oduflow.config import TeamConfig
-from oduflow.contracts import Progress, Route, no_progress
+from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, NotFoundError, OduflowError, ProtectedError
 from oduflow.fsutil import rmtree
 from oduflow.services import runtime
-from oduflow.services.envmodel import Env, get_env, route_request
+from oduflow.services.envmodel import Env, container_spec, get_env, route_request
 from oduflow.state import EnvRecord
 
 
@@ -150,32 +150,13 @@ def rebuild_environment(
     progress("recreating container")
     docker_api.remove_container(client, env.container_name)  # under an earlier version's name maybe
     env = replace(env, container_name=app.names.env_container(team.id, env.paths.slug))
-    spec = container_spec(app, env, run_image, route)
+    spec = container_spec(app, env.identity, run_image, route)
     container = runtime.create_container(app, spec, restart=docker_restarts(app, env))
     _start(app, env, container)
     app.store.update_env(
         team.id, env.branch, params={**p.to_dict(), "run_image": run_image, "url": route.url}
     )
     return {"branch": env.branch, "status": "running", "url": route.url, "image": run_image}
-
-
-def container_spec(app: App, env: Env, run_image: str, route: Route) -> runtime.OdooContainerSpec:
-    p = env.params
-    names = app.names
-    team = env.paths.team
-    return runtime.OdooContainerSpec(
-        name=env.container_name,
-        image=run_image,
-        conf_file=env.paths.conf,
-        repo_dir=env.paths.repo,
-        filestore_dir=env.filestore(app).merged,
-        sessions_dir=env.paths.sessions,
-        db_name=p.db_name,
-        labels=names.labels("env", team.id, env=env.paths.slug, template=p.template, image=p.odoo_image)
-        | {"oduflow.repo": p.repo_url}
-        | dict(route.labels),
-        ports=route.ports,
-    )
 
 
 def delete_environment(

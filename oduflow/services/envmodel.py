@@ -9,9 +9,12 @@ from typing import Any
 from oduflow import docker_api
 from oduflow.app import App
 from oduflow.config import TeamConfig
-from oduflow.contracts import FilestoreSpec, RouteRequest
+from oduflow.contracts import FilestoreSpec, Route, RouteRequest
 from oduflow.errors import ConflictError, NotFoundError, OduflowError
-from oduflow.naming import branch_slug, under
+from oduflow.giturl import strip_credentials
+from oduflow.layout import WorkspaceLayout, team_layout
+from oduflow.naming import NO_TEMPLATE, branch_slug
+from oduflow.services.runtime import OdooContainerSpec
 from oduflow.state import EnvRecord
 
 SECRET_PARAMS = ("db_password",)
@@ -53,29 +56,34 @@ class EnvParams:
 
 @dataclass(frozen=True)
 class EnvPaths:
+    """The workspace of an environment (see :class:`oduflow.layout.WorkspaceLayout`)."""
+
     team: TeamConfig
     slug: str
-    workspace: Path
+    layout: WorkspaceLayout
+
+    @property
+    def workspace(self) -> Path:
+        return self.layout.root
 
     @property
     def repo(self) -> Path:
-        return self.workspace / "repo"
+        return self.layout.repo
 
     @property
     def sessions(self) -> Path:
-        return self.workspace / "sessions"
+        return self.layout.sessions
 
     @property
     def conf(self) -> Path:
-        return self.workspace / "odoo.conf"
+        return self.layout.conf
 
     def filestore(self, lower: Path | None, uid: int, gid: int) -> FilestoreSpec:
         return FilestoreSpec(workspace=self.workspace, lower=lower, uid=uid, gid=gid)
 
 
 def env_paths(app: App, team: TeamConfig, slug: str) -> EnvPaths:
-    root = app.team_dir(team.id) / "workspaces"
-    return EnvPaths(team=team, slug=slug, workspace=under(root, slug))
+    return EnvPaths(team=team, slug=slug, layout=team_layout(app, team.id).workspace(slug))
 
 
 def route_request(team: TeamConfig, slug: str) -> RouteRequest:
@@ -83,10 +91,74 @@ def route_request(team: TeamConfig, slug: str) -> RouteRequest:
 
 
 def template_filestore(app: App, team: TeamConfig, template: str) -> Path | None:
-    if template in ("", "none"):
+    """The template's filestore (the lower layer of an environment's), if it has one."""
+    if template in ("", NO_TEMPLATE):
         return None
-    path = app.team_dir(team.id) / "templates" / template / "filestore"
+    path = team_layout(app, team.id).template_filestore(template)
     return path if path.is_dir() else None
+
+
+@dataclass(frozen=True)
+class EnvIdentity:
+    """Who an environment is: its branch and everything named after it, derived once."""
+
+    branch: str
+    template: str
+    repo_url: str
+    """Without credentials."""
+    odoo_image: str
+    db_name: str
+    db_role: str
+    container_name: str
+    paths: EnvPaths
+
+    @property
+    def team(self) -> TeamConfig:
+        return self.paths.team
+
+    @property
+    def slug(self) -> str:
+        return self.paths.slug
+
+    @property
+    def route(self) -> RouteRequest:
+        return route_request(self.team, self.slug)
+
+    def filestore(self, app: App, uid: int, gid: int) -> FilestoreSpec:
+        return self.paths.filestore(template_filestore(app, self.team, self.template), uid, gid)
+
+
+def new_identity(
+    app: App, team: TeamConfig, branch: str, template: str, repo_url: str, odoo_image: str
+) -> EnvIdentity:
+    """The identity of a new environment of ``branch`` (names of the current version)."""
+    slug, names = branch_slug(branch), app.names
+    return EnvIdentity(
+        branch=branch,
+        template=template,
+        repo_url=strip_credentials(repo_url),
+        odoo_image=odoo_image,
+        db_name=names.env_db(team.id, slug),
+        db_role=names.env_role(team.id, slug),
+        container_name=names.env_container(team.id, slug),
+        paths=env_paths(app, team, slug),
+    )
+
+
+def container_spec(app: App, env: EnvIdentity, run_image: str, route: Route) -> OdooContainerSpec:
+    """The spec of the environment's serving container (every path that makes one uses it)."""
+    labels = app.names.labels("env", env.team.id, env=env.slug, template=env.template, image=env.odoo_image)
+    return OdooContainerSpec(
+        name=env.container_name,
+        image=run_image,
+        conf_file=env.paths.conf,
+        repo_dir=env.paths.repo,
+        filestore_dir=env.paths.filestore(None, 0, 0).merged,
+        sessions_dir=env.paths.sessions,
+        db_name=env.db_name,
+        labels=labels | {"oduflow.repo": env.repo_url} | dict(route.labels),
+        ports=route.ports,
+    )
 
 
 @dataclass(frozen=True)
@@ -102,9 +174,22 @@ class Env:
     def branch(self) -> str:
         return self.record.branch
 
-    def filestore(self, app: App) -> FilestoreSpec:
+    @property
+    def identity(self) -> EnvIdentity:
         p = self.params
-        return self.paths.filestore(template_filestore(app, self.paths.team, p.template), p.uid, p.gid)
+        return EnvIdentity(
+            branch=self.branch,
+            template=p.template,
+            repo_url=p.repo_url,
+            odoo_image=p.odoo_image,
+            db_name=p.db_name,
+            db_role=p.db_role,
+            container_name=self.container_name,
+            paths=self.paths,
+        )
+
+    def filestore(self, app: App) -> FilestoreSpec:
+        return self.identity.filestore(app, self.params.uid, self.params.gid)
 
 
 def get_env(app: App, team: TeamConfig, branch: str) -> Env:
@@ -120,7 +205,7 @@ def get_env(app: App, team: TeamConfig, branch: str) -> Env:
     if rec.status == "creating":
         raise ConflictError(
             f"the environment of '{rec.branch}' is still being created (or its creation crashed: "
-            "'oduflow cleanup' reports it)"
+            "ask the operator to run 'oduflow cleanup')"
         )
     params = EnvParams.from_dict(rec.params)
     return Env(

@@ -11,6 +11,7 @@ from pathlib import Path
 from oduflow.app import App, resource_path
 from oduflow.config import TeamConfig
 from oduflow.errors import NotFoundError, ValidationError
+from oduflow.layout import team_layout
 
 AGENT_GUIDE = "agent_guide.md"
 SUPPORTED_VERSIONS = (15, 16, 17, 18, 19)
@@ -18,7 +19,7 @@ _FILENAME = re.compile(r"[A-Za-z0-9_.-]+\.md")
 
 
 def _guide_dirs(app: App, team: TeamConfig) -> list[Path]:
-    return [app.team_dir(team.id) / "agent_guides", resource_path("agent_guides")]
+    return [team_layout(app, team.id).guides, resource_path("agent_guides")]
 
 
 def read_guide(app: App, team: TeamConfig, filename: str) -> str:

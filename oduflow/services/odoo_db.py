@@ -24,7 +24,9 @@ import psycopg
 
 from oduflow.app import App
 from oduflow.config import TeamConfig
-from oduflow.errors import ExternalCommandError, ValidationError
+from oduflow.errors import ExternalCommandError, PrerequisiteNotMetError, ValidationError
+from oduflow.locks import LockScope
+from oduflow.naming import branch_slug
 from oduflow.services.envmodel import Env, get_env
 
 MAX_QUERY_CHARS = 100_000
@@ -84,8 +86,11 @@ def _sql_error(exc: psycopg.Error, timeout: int) -> Exception:
 
 
 @contextmanager
-def env_connection(app: App, env: Env, *, autocommit: bool = True) -> Iterator[psycopg.Connection]:
-    """A connection to the environment's database as its own role, with timeouts."""
+def env_connection(
+    app: App, env: Env, *, autocommit: bool = True, read_only: bool = False
+) -> Iterator[psycopg.Connection]:
+    """A connection to the environment's database as its own role, with timeouts; with
+    ``read_only`` (and not ``autocommit``) every transaction is ``READ ONLY``."""
     timeout = app.config.limits.query_timeout
     p = env.params
     with app.db().connect(p.db_name, user=p.db_role, password=p.db_password, autocommit=autocommit) as conn:
@@ -93,6 +98,7 @@ def env_connection(app: App, env: Env, *, autocommit: bool = True) -> Iterator[p
             conn.execute("SELECT set_config(%s, %s, false)", [name, f"{timeout}s"])
         if not autocommit:
             conn.commit()
+            conn.read_only = read_only
         timer = threading.Timer(timeout + 5, conn.cancel_safe)  # backstop if the timeout is reset
         timer.daemon = True
         timer.start()
@@ -111,8 +117,9 @@ def _run(conn: psycopg.Connection, query: str, max_rows: int) -> dict[str, Any]:
     """Execute one statement; rows of a query are read through a server-side cursor.
 
     ``DECLARE .. CURSOR FOR <query>`` is accepted for SELECT/VALUES/TABLE only and fails before
-    anything runs otherwise; then the statement runs on its own (autocommit). Both paths use
-    the extended protocol, so a string with several statements is refused.
+    anything runs otherwise; then the statement runs on its own (in the connection's read-only
+    transaction, else autocommit). Both paths use the extended protocol, so a string with
+    several statements is refused.
     """
     with conn.cursor() as cur:
         try:
@@ -137,28 +144,58 @@ def _run(conn: psycopg.Connection, query: str, max_rows: int) -> dict[str, Any]:
             cur.execute(f"CLOSE {_CURSOR}")
             conn.commit()
             return {"columns": columns, "rows": rows, "rowcount": total, "status": f"SELECT {total}"}
-        conn.autocommit = True
+        conn.autocommit = not conn.read_only
         cur.execute(query, prepare=True)
         columns = [c.name for c in cur.description or []]
         rows = cur.fetchmany(max_rows + 1) if cur.description else []
         count = cur.rowcount if cur.rowcount >= 0 else None
-        return {"columns": columns, "rows": rows, "rowcount": count, "status": cur.statusmessage or ""}
+        status = cur.statusmessage or ""
+        if conn.read_only:
+            conn.commit()
+        return {"columns": columns, "rows": rows, "rowcount": count, "status": status}
+
+
+WRITE_REFUSED = ("25006", "25001")
+"""SQLSTATEs of a statement refused in a read-only transaction block: it writes
+(``read_only_sql_transaction``) or cannot run in a transaction (``active_sql_transaction``)."""
+
+
+def _attempt(app: App, env: Env, query: str, *, read_only: bool) -> dict[str, Any]:
+    with env_connection(app, env, autocommit=False, read_only=read_only) as conn:
+        return _run(conn, query, app.config.limits.query_max_rows)
+
+
+def _execute(app: App, team: TeamConfig, branch: str, query: str) -> dict[str, Any]:
+    """Run ``query`` read-only without a lock; again under the branch lock when it writes."""
+    env = get_env(app, team, branch)
+    try:
+        try:
+            return _attempt(app, env, query, read_only=True)
+        except psycopg.Error as exc:
+            if exc.sqlstate not in WRITE_REFUSED:
+                raise
+        except PrerequisiteNotMetError:
+            get_env(app, team, branch)  # NotFoundError when it was deleted meanwhile (no lock held)
+            raise
+        with app.locks.hold(LockScope.branch(team.id, branch_slug(branch)), "run_db_query"):
+            return _attempt(app, get_env(app, team, branch), query, read_only=False)
+    except psycopg.Error as exc:
+        raise _sql_error(exc, app.config.limits.query_timeout) from None
 
 
 def run_db_query(app: App, team: TeamConfig, branch: str, query: str) -> dict[str, Any]:
-    """Run one SQL statement on the environment's database (committed) and return its rows."""
+    """Run one SQL statement on the environment's database and return its rows.
+
+    Reads run in a ``READ ONLY`` transaction without the branch lock, so they are served while
+    another operation works on the branch; a statement PostgreSQL refuses there runs again,
+    committed, under the branch lock (:class:`BusyError` while another operation holds it).
+    """
     if not isinstance(query, str) or not query.strip():
         raise ValidationError("query is empty")
     if len(query) > MAX_QUERY_CHARS or "\0" in query:
         raise ValidationError(f"query longer than {MAX_QUERY_CHARS} characters or with a NUL byte")
-    env = get_env(app, team, branch)
-    limits = app.config.limits
-    max_rows = limits.query_max_rows
-    try:
-        with env_connection(app, env, autocommit=False) as conn:
-            result = _run(conn, query, max_rows)
-    except psycopg.Error as exc:
-        raise _sql_error(exc, limits.query_timeout) from None
+    max_rows = app.config.limits.query_max_rows
+    result = _execute(app, team, branch, query)
     rows = result["rows"]
     truncated = len(rows) > max_rows
     result["rows"] = [[json_safe(v) for v in row] for row in rows[:max_rows]]
@@ -189,6 +226,9 @@ def list_installed_modules(
             ).fetchall()
     except psycopg.Error as exc:
         raise _sql_error(exc, app.config.limits.query_timeout) from None
+    except PrerequisiteNotMetError:
+        get_env(app, team, branch)  # NotFoundError when it was deleted meanwhile (no lock held)
+        raise
     modules = [
         {"name": name, "state": st, "version": version, "title": _title(desc)}
         for name, st, version, desc in rows

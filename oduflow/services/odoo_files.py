@@ -138,7 +138,14 @@ def read_file_in_odoo(
             exit_code=res.exit_code,
             output=(res.stderr or res.stdout)[-2000:],
         ) from None
-    kind = info.get("kind")
+    if _check_kind(path, info) == "directory":
+        return {"path": path, "type": "directory", "listing": body}
+    return _file_result(path, info, body, rng)
+
+
+def _check_kind(path: str, info: dict[str, Any]) -> str:
+    """The kind the read script found (``file`` or ``directory``); the others are refused."""
+    kind = str(info.get("kind"))
     if kind == "error":
         if info.get("errno") == 2:
             raise NotFoundError(f"{path}: no such file or directory in the container")
@@ -146,8 +153,6 @@ def read_file_in_odoo(
             f"cannot read {path}: {info.get('error')} (as the image's user; "
             "run_odoo_command with user='root' can read it)"
         )
-    if kind == "directory":
-        return {"path": path, "type": "directory", "listing": body}
     if kind == "special":
         raise ValidationError(f"{path} is not a regular file (device, socket or pipe): not read")
     if kind == "binary":
@@ -155,6 +160,11 @@ def read_file_in_odoo(
             f"{path} is a binary file ({info.get('size')} bytes): read_file_in_odoo reads text only; "
             "use run_odoo_command (e.g. 'file PATH', 'xxd PATH | head') for binary files"
         )
+    return kind
+
+
+def _file_result(path: str, info: dict[str, Any], body: str, rng: tuple[int, int] | None) -> dict[str, Any]:
+    """The answer for a text file: its lines shown, and how to read the rest."""
     total = int(info.get("total_lines", 0))
     shown = body.count("\n") + (1 if body and not body.endswith("\n") else 0)
     first = rng[0] if rng else 1

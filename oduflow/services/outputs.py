@@ -234,18 +234,7 @@ class OutputStore:
         total = len(lines)
         clip = max(200, self.max_chars // 2)
         if mode == "tail":
-            first = max(0, total - count)
-            out = self._fit(
-                [_numbered(i + 1, lines[i], clip) for i in range(first, total)], self.max_chars, from_end=True
-            )
-            return {
-                **meta,
-                "start": total - len(out) + 1,
-                "end": total,
-                "text": "\n".join(out),
-                "truncated": len(out) < total - first,
-                "next_start": None,
-            }
+            return self._tail(meta, lines, count, clip)
         if mode == "lines":
             end = min(total, start - 1 + count)
             return self._page(
@@ -259,6 +248,22 @@ class OutputStore:
             rows += [-1] * bool(rows) + list(range(lo, hi + 1))
         more = hits[len(picked)] + 1 if len(hits) > len(picked) else None
         return {**self._page(meta, lines, rows, more, clip), "matches": len(hits)}
+
+    def _tail(self, meta: dict[str, Any], lines: list[str], count: int, clip: int) -> dict[str, Any]:
+        """The last ``count`` lines that fit in ``max_chars``."""
+        total = len(lines)
+        first = max(0, total - count)
+        out = self._fit(
+            [_numbered(i + 1, lines[i], clip) for i in range(first, total)], self.max_chars, from_end=True
+        )
+        return {
+            **meta,
+            "start": total - len(out) + 1,
+            "end": total,
+            "text": "\n".join(out),
+            "truncated": len(out) < total - first,
+            "next_start": None,
+        }
 
     @staticmethod
     def _matcher(mode: str, pattern: str | None, ignore_case: bool, regex: bool) -> Callable[[str], object]:

@@ -26,9 +26,8 @@ from oduflow.services.envmodel import Env, get_env
 MAX_LISTED_FILES = 200
 
 
-def _git_env(app: App, team: TeamConfig, env: Env) -> dict[str, str]:
-    creds = git.credential_env(app.team_dir(team.id) / ".git-credentials")
-    return git.workspace_env(env.paths.repo, creds)
+def _git_env(access: git.GitAccess, env: Env) -> dict[str, str]:
+    return git.workspace_env(env.paths.repo, git.credential_env(access.credentials_file))
 
 
 def _files(ctx: changes.ChangeContext) -> list[dict[str, str]]:
@@ -57,36 +56,11 @@ def _step(name: str, run: Callable[[], dict[str, Any] | None]) -> dict[str, Any]
     return {"action": name, "ok": True, **(detail or {})}
 
 
-def pull_and_apply(
-    app: App, team: TeamConfig, branch: str, dry_run: bool = False, progress: Progress = no_progress
+def _unchanged(
+    base: dict[str, Any], branch: str, old: str, new: str | None, had_remote: bool
 ) -> dict[str, Any]:
-    """Pull ``branch`` into its environment and apply the minimal action (or only plan it)."""
-    env = get_env(app, team, branch)
-    repo = env.paths.repo
-    genv = _git_env(app, team, env)
-    old = git.head(repo, genv)
-    progress("fetching")
-    had_remote = _has_remote_ref(repo, env.branch, genv)
-    access = git.team_access(app, team)
-    new = git.fetch(repo, env.branch, genv, access)
-    base: dict[str, Any] = {"branch": env.branch, "dry_run": dry_run, "old_commit": old}
-    if new is None:
-        if had_remote:
-            why = (
-                f"branch '{env.branch}' is no longer on the remote (deleted?): the environment keeps "
-                f"commit {old[:12]}; push the branch again, or delete the environment"
-            )
-        else:
-            why = f"branch '{env.branch}' is not on the remote yet: push it and pull again"
-        return {
-            **base,
-            "new_commit": old,
-            "changed_files": [],
-            "actions": [],
-            "remote_branch": "deleted" if had_remote else "not pushed",
-            "summary": f"{why}; nothing done",
-        }
-    if new == old:
+    """The answer when there is nothing to pull: up to date, or the branch is not on the remote."""
+    if new is not None:
         return {
             **base,
             "new_commit": new,
@@ -94,6 +68,37 @@ def pull_and_apply(
             "actions": [],
             "summary": "already up to date; nothing done",
         }
+    if had_remote:
+        why = (
+            f"branch '{branch}' is no longer on the remote (deleted?): the environment keeps "
+            f"commit {old[:12]}; push the branch again, or delete the environment"
+        )
+    else:
+        why = f"branch '{branch}' is not on the remote yet: push it and pull again"
+    return {
+        **base,
+        "new_commit": old,
+        "changed_files": [],
+        "actions": [],
+        "remote_branch": "deleted" if had_remote else "not pushed",
+        "summary": f"{why}; nothing done",
+    }
+
+
+def pull_and_apply(
+    app: App, team: TeamConfig, branch: str, dry_run: bool = False, progress: Progress = no_progress
+) -> dict[str, Any]:
+    """Pull ``branch`` into its environment and apply the minimal action (or only plan it)."""
+    env = get_env(app, team, branch)
+    repo, access = env.paths.repo, git.team_access(app, team)
+    genv = _git_env(access, env)
+    old = git.head(repo, genv)
+    progress("fetching")
+    had_remote = _has_remote_ref(repo, env.branch, genv)
+    new = git.fetch(repo, env.branch, genv, access)
+    base: dict[str, Any] = {"branch": env.branch, "dry_run": dry_run, "old_commit": old}
+    if new is None or new == old:
+        return _unchanged(base, env.branch, old, new, had_remote)
     git.ensure_fast_forward(repo, old, new, genv, access)
     progress("analysing changes")
     gitdir = git.separate_git_dir(repo)

@@ -34,7 +34,14 @@ from docker.models.containers import Container
 
 from oduflow import boundedhttp, docker_api, images
 from oduflow.app import App
-from oduflow.contracts import DependencyContext, DependencyStep, Progress, StorageBackend, no_progress
+from oduflow.contracts import (
+    NEEDS_REMOUNT,
+    DependencyContext,
+    DependencyStep,
+    Progress,
+    StorageBackend,
+    no_progress,
+)
 from oduflow.errors import ExternalCommandError, ValidationError
 from oduflow.fsutil import UnsafePathError, read_nofollow
 
@@ -100,7 +107,7 @@ def docker_restarts(backend: StorageBackend) -> bool:
     ``overlay``): after a reboot the container would serve an empty directory. Oduflow starts
     those itself once the filestore is remounted (:func:`oduflow.services.environments.restore_environments`).
     """
-    return not getattr(backend, "needs_remount", False)
+    return NEEDS_REMOUNT not in backend.capabilities
 
 
 @dataclass(frozen=True)

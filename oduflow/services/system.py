@@ -15,9 +15,8 @@ from oduflow.app import App, resource_path
 from oduflow.config import TeamConfig, default_config_path, load
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, PrerequisiteNotMetError
+from oduflow.layout import team_layout
 from oduflow.services import cleanup, dbserver
-
-TEAM_SUBDIRS = ("workspaces", "templates", "shared_repos", "odoo_sanitize", "agent_guides")
 
 
 @dataclass
@@ -56,18 +55,17 @@ def write_default_config(report: Report) -> Path:
 
 def ensure_team_dirs(app: App, team: TeamConfig, report: Report) -> Path:
     """Create a team's directory tree with the default sanitize script and agent guides."""
-    root = app.team_dir(team.id)
-    for sub in ("", *TEAM_SUBDIRS):
-        d = root / sub
+    layout = team_layout(app, team.id)
+    for d in (layout.root, *layout.subdirs()):
         if not d.is_dir():
-            d.mkdir(parents=True, mode=0o700 if sub == "" else 0o755)
+            d.mkdir(parents=True, mode=0o700 if d == layout.root else 0o755)
             report.created.append(str(d))
     for src in sorted(resource_path("sanitize").iterdir()):
-        _copy_if_missing(src, root / "odoo_sanitize" / src.name, report)
+        _copy_if_missing(src, layout.sanitize / src.name, report)
     for src in sorted(resource_path("agent_guides").iterdir()):
         if src.suffix == ".md":
-            _copy_if_missing(src, root / "agent_guides" / src.name, report)
-    return root
+            _copy_if_missing(src, layout.guides / src.name, report)
+    return layout.root
 
 
 def _ensure_network(app: App, report: Report) -> None:

@@ -16,9 +16,10 @@ from psycopg import sql
 from oduflow import docker_api
 from oduflow.app import App
 from oduflow.config import TeamConfig
-from oduflow.contracts import Progress, no_progress
+from oduflow.contracts import SHARES_TEMPLATE_FILESTORE, Progress, no_progress
 from oduflow.errors import ConflictError, NotFoundError, OduflowError, ValidationError
 from oduflow.fsutil import dir_size, rmtree
+from oduflow.layout import team_layout
 from oduflow.locks import LockScope
 from oduflow.services import dbpool, pgjobs
 from oduflow.services.envmodel import owned_by
@@ -27,7 +28,6 @@ from oduflow.services.templates_meta import (
     TemplateMetadata,
     dump_file,
     read_metadata,
-    template_dir,
     write_metadata,
 )
 
@@ -49,7 +49,8 @@ def template_owner(app: App, team: TeamConfig) -> tuple[str, str]:
 
 
 def templates_root(app: App, team: TeamConfig) -> Path:
-    return app.team_dir(team.id) / "templates"
+    """The team's templates directory (:class:`oduflow.layout.TeamLayout`)."""
+    return team_layout(app, team.id).templates
 
 
 def list_templates(app: App, team: TeamConfig) -> list[dict[str, Any]]:
@@ -90,7 +91,7 @@ def list_templates(app: App, team: TeamConfig) -> list[dict[str, Any]]:
                 "dump": dump.name if dump else None,
                 "dump_mb": round(dump.stat().st_size / 2**20, 2) if dump else 0,
                 "filestore_mb": round(dir_size(filestore) / 2**20, 2) if filestore.is_dir() else 0,
-                "storage": meta.storage_backend,
+                "storage": template_storage(app, meta),
                 "metadata": meta.to_dict(),
                 **({"error": db_error} if db_error else {}),
             }
@@ -100,21 +101,21 @@ def list_templates(app: App, team: TeamConfig) -> list[dict[str, Any]]:
 
 # --- loading --------------------------------------------------------------------------------
 def get_template_dir(app: App, team: TeamConfig, name: str, *, must_exist: bool = True) -> Path:
-    directory = template_dir(templates_root(app, team), name)
+    directory = team_layout(app, team.id).template(name)
     if must_exist and not directory.is_dir():
         raise NotFoundError(f"template '{name}' does not exist (list_templates shows the templates)")
     return directory
 
 
 def storage_for(app: App, filestore: Path) -> str:
-    """``overlay`` for filestores above ``overlay_threshold_mb`` (when usable), else ``copy``."""
+    """The available backend that prefers a filestore of that size most (``StorageBackend.preference``)."""
     size_mb = dir_size(filestore) / 2**20 if filestore.is_dir() else 0
-    if size_mb >= app.config.storage.overlay_threshold_mb and size_mb > 0:
-        backends = app.hooks.storage_backends()
-        overlay = backends.get("overlay")
-        if overlay is not None and overlay.available() is None:
-            return "overlay"
-    return "copy"
+    return app.hooks.preferred_storage(size_mb, app.config)
+
+
+def template_storage(app: App, meta: TemplateMetadata) -> str:
+    """The storage backend of a template (older ones: from a backend's legacy flag)."""
+    return app.hooks.template_storage(meta.storage, meta.extra, app.config)
 
 
 def _replace_template_db(app: App, team: TeamConfig, name: str, build_db: str) -> None:
@@ -146,8 +147,10 @@ def _update_metadata(app: App, directory: Path, **values: Any) -> TemplateMetada
     meta = read_metadata(directory)
     server_version = app.db().query("SHOW server_version")[0][0]
     fields_ = {"pg_version": str(server_version).split()[0], **values}
-    if not meta.storage and meta.use_overlay is None:
-        fields_["storage"] = storage_for(app, directory / "filestore")
+    if not meta.storage:
+        legacy = any(flag in meta.extra for flag in app.hooks.legacy_flags(""))
+        storage = template_storage(app, meta) if legacy else storage_for(app, directory / "filestore")
+        fields_.update(storage=storage, extra={**meta.extra, **app.hooks.legacy_flags(storage)})
     meta = replace(meta, **fields_)
     write_metadata(directory, meta)
     return meta
@@ -271,8 +274,8 @@ def load_template(
 def delete_template(app: App, team: TeamConfig, name: str) -> dict[str, Any]:
     """Delete a template profile: its database and its directory (dump, filestore, metadata).
 
-    Refused while environments use its filestore as their overlay lower layer, or while
-    the template editor runs.
+    Refused while environments read its filestore live (``shares_template_filestore``
+    backends such as overlay), or while the template editor runs.
     """
     with hold_template(app, team, name, "delete_template"):
         return _delete_template(app, team, name)
@@ -280,10 +283,11 @@ def delete_template(app: App, team: TeamConfig, name: str) -> dict[str, Any]:
 
 def _delete_template(app: App, team: TeamConfig, name: str) -> dict[str, Any]:
     directory = get_template_dir(app, team, name)
+    sharing = app.hooks.storage_with(SHARES_TEMPLATE_FILESTORE)
     users = [
         e.branch
         for e in app.store.list_envs(team.id)
-        if e.params.get("template") == name and e.params.get("storage") == "overlay"
+        if e.params.get("template") == name and e.params.get("storage") in sharing
     ]
     if users:
         raise ConflictError(

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from oduflow.errors import ConfigError
-from oduflow.naming import under, validate_template_name
 
 METADATA = "metadata.json"
 DUMP_FILES = ("dump.pgdump", "dump.sql")
@@ -22,8 +21,9 @@ class TemplateMetadata:
     odoo_image: str = ""
     repo_url: str = ""
     extra_addons: dict[str, str] = field(default_factory=dict)
-    use_overlay: bool | None = None
     storage: str = ""
+    """The storage backend; empty in older templates (a backend's ``legacy_flag`` in ``extra``
+    picks it: :meth:`oduflow.plugins.Hooks.template_storage`)."""
     source_url: str = ""
     source_db: str = ""
     odoo_version: str = ""
@@ -33,25 +33,10 @@ class TemplateMetadata:
     filestore_mb: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def storage_backend(self) -> str:
-        """The storage backend name (``use_overlay`` of older templates maps to it)."""
-        if self.storage:
-            return self.storage
-        return "overlay" if self.use_overlay else "copy"
-
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "extra" and v not in ("", None)}
-        if self.storage or self.use_overlay is not None:
-            data["use_overlay"] = self.storage_backend == "overlay"
-            data["storage"] = self.storage_backend
         data.update(self.extra)
         return data
-
-
-def template_dir(templates_root: Path, name: str) -> Path:
-    validate_template_name(name)
-    return under(templates_root, name)
 
 
 def read_metadata(directory: Path) -> TemplateMetadata:

@@ -14,7 +14,7 @@ from oduflow.contracts import Progress, RouteRequest, no_progress
 from oduflow.database import Database
 from oduflow.errors import ConflictError, ExternalCommandError, NotFoundError, ValidationError
 from oduflow.fsutil import chown_tree, dir_size, rmtree, write_private
-from oduflow.naming import validate_template_name
+from oduflow.layout import team_layout
 from oduflow.rollback import Steps
 from oduflow.services import dbpool, pgjobs, runtime
 from oduflow.services.templates import (
@@ -24,9 +24,8 @@ from oduflow.services.templates import (
     get_template_dir,
     locked_template,
     template_owner,
-    templates_root,
 )
-from oduflow.services.templates_meta import DUMP_FILES, dump_file, read_metadata, template_dir
+from oduflow.services.templates_meta import DUMP_FILES, dump_file, read_metadata
 
 EDITOR = "template_editor"
 
@@ -107,8 +106,8 @@ def init_template(
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """Generate a clean template: a fresh database with ``modules`` installed, dumped and loaded."""
-    validate_template_name(template_name)
-    directory = template_dir(templates_root(app, team), template_name)
+    layout = team_layout(app, team.id)
+    directory = layout.template(template_name)
     if not force and (dump_file(directory) or (directory / "filestore").exists()):
         raise ConflictError(
             f"template '{template_name}' already has a dump or filestore; use --force to overwrite it"
@@ -117,10 +116,10 @@ def init_template(
     client = app.docker()
     docker_api.ensure_image(client, odoo_image)
     images.check_image(client, odoo_image)
-    uid, gid = runtime.image_user(app, odoo_image)
+    owner = runtime.image_user(app, odoo_image)
     db = app.db()
     build = app.names.template_build_db(team.id, template_name)
-    work = Path(tempfile.mkdtemp(prefix="oduflow-init-template-", dir=templates_root(app, team).parent))
+    work = Path(tempfile.mkdtemp(prefix="oduflow-init-template-", dir=layout.root))
     with Steps("init_template", progress) as steps:
         steps.undo(lambda: shutil.rmtree(work, ignore_errors=True))
         steps.begin("create database")
@@ -129,34 +128,11 @@ def init_template(
         steps.undo(lambda: db.drop(build))
         db.hand_over(build, template_owner(app, team)[0])
         steps.begin(f"odoo -i {mods}")
-        filestore = work / "filestore"
-        filestore.mkdir()
-        chown_tree(filestore, uid, gid)
-        job = runtime.OdooContainerSpec(
-            name=app.names.job_container(team.id, f"init-template-{template_name}"),
-            image=odoo_image,
-            conf_file=_owner_conf(app, team, build, work, uid, gid),
-            repo_dir=None,
-            filestore_dir=filestore,
-            db_name=build,
-            labels=app.names.labels("job", team.id),
-            command=["odoo", "-d", build, "-i", mods, "--stop-after-init", "--no-http", "--without-demo=all"],
-        )
-        code, logs = runtime.run_job(app, job)
-        if code != 0:
-            raise ExternalCommandError(
-                f"odoo -i {mods} failed", command="odoo -i", exit_code=code, output=logs[-6000:]
-            )
-        _check_installed(db, build, mods.split(","), logs)
+        _install_modules(app, team, db, odoo_image, template_name, build, mods, work, owner)
         steps.begin("dump database")
         pgjobs.dump(app, build, work / "dump.pgdump")
         steps.begin("install template")
-        directory.mkdir(parents=True, exist_ok=True)
-        for name in DUMP_FILES:
-            (directory / name).unlink(missing_ok=True)
-        rmtree(directory / "filestore")
-        (work / "dump.pgdump").replace(directory / "dump.pgdump")
-        filestore.replace(directory / "filestore")
+        _install_files(work, directory)
         _replace_template_db(app, team, template_name, build)
     shutil.rmtree(work, ignore_errors=True)  # what is left there: the odoo.conf with the owner's password
     meta = _update_metadata(
@@ -172,6 +148,50 @@ def init_template(
         "modules": mods.split(","),
         "metadata": meta.to_dict(),
     }
+
+
+def _install_modules(
+    app: App,
+    team: TeamConfig,
+    db: Database,
+    odoo_image: str,
+    template_name: str,
+    build: str,
+    mods: str,
+    work: Path,
+    owner: tuple[int, int],
+) -> None:
+    """``odoo -i mods`` into the database ``build``, its filestore in ``work/filestore``."""
+    uid, gid = owner
+    filestore = work / "filestore"
+    filestore.mkdir()
+    chown_tree(filestore, uid, gid)
+    job = runtime.OdooContainerSpec(
+        name=app.names.job_container(team.id, f"init-template-{template_name}"),
+        image=odoo_image,
+        conf_file=_owner_conf(app, team, build, work, uid, gid),
+        repo_dir=None,
+        filestore_dir=filestore,
+        db_name=build,
+        labels=app.names.labels("job", team.id),
+        command=["odoo", "-d", build, "-i", mods, "--stop-after-init", "--no-http", "--without-demo=all"],
+    )
+    code, logs = runtime.run_job(app, job)
+    if code != 0:
+        raise ExternalCommandError(
+            f"odoo -i {mods} failed", command="odoo -i", exit_code=code, output=logs[-6000:]
+        )
+    _check_installed(app.db(), build, mods.split(","), logs)
+
+
+def _install_files(work: Path, directory: Path) -> None:
+    """Move the dump and filestore made in ``work`` into the template ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in DUMP_FILES:
+        (directory / name).unlink(missing_ok=True)
+    rmtree(directory / "filestore")
+    (work / "dump.pgdump").replace(directory / "dump.pgdump")
+    (work / "filestore").replace(directory / "filestore")
 
 
 # --- template editor ------------------------------------------------------------------------

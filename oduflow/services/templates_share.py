@@ -14,9 +14,10 @@ from typing import Any
 from oduflow import docker_api, urlpolicy
 from oduflow.app import App
 from oduflow.config import TeamConfig
-from oduflow.contracts import Progress, no_progress
+from oduflow.contracts import SHARES_TEMPLATE_FILESTORE, Progress, no_progress
 from oduflow.errors import BusyError, ConflictError, ExternalCommandError, ValidationError
 from oduflow.fsutil import dir_size, rmtree
+from oduflow.layout import team_layout
 from oduflow.locks import LockScope
 from oduflow.naming import validate_template_name
 from oduflow.rollback import Steps
@@ -29,9 +30,8 @@ from oduflow.services.templates import (
     load_template,
     locked_template,
     template_owner,
-    templates_root,
 )
-from oduflow.services.templates_meta import DUMP_FILES, dump_file, read_metadata, template_dir, write_metadata
+from oduflow.services.templates_meta import DUMP_FILES, dump_file, read_metadata, write_metadata
 from oduflow.state import EnvRecord
 
 
@@ -45,24 +45,27 @@ def save_as_template(
 ) -> dict[str, Any]:
     """Make the environment's database and filestore the new baseline of ``template_name``.
 
-    Destructive for other environments built on that template with an overlay
-    filestore: their filestore changes are dropped and they restart on the new baseline.
+    Destructive for other environments built on that template whose filestore reads the
+    template's live (``shares_template_filestore`` backends such as overlay): their
+    filestore changes are dropped and they restart on the new baseline.
     The source and those environments are stopped and unmounted under their branch locks:
     one that another operation holds makes the save fail with :class:`BusyError` first.
     """
     validate_template_name(template_name)
     env = get_env(app, team, branch_name)
-    affected = [env.record, *_overlay_dependants(app, team, template_name)]
+    affected = [env.record, *_sharing_dependants(app, team, template_name)]
     with _hold_branches(app, team, affected):
         return _save(app, team, env, template_name, progress)
 
 
-def _overlay_dependants(app: App, team: TeamConfig, template_name: str) -> list[EnvRecord]:
-    """The team's environments whose overlay filestore has ``template_name`` as lower layer."""
+def _sharing_dependants(app: App, team: TeamConfig, template_name: str) -> list[EnvRecord]:
+    """The team's environments whose filestore reads ``template_name``'s live
+    (backends with the ``shares_template_filestore`` capability)."""
+    sharing = app.hooks.storage_with(SHARES_TEMPLATE_FILESTORE)
     return [
         e
         for e in app.store.list_envs(team.id)
-        if e.params.get("template") == template_name and e.params.get("storage") == "overlay"
+        if e.params.get("template") == template_name and e.params.get("storage") in sharing
     ]
 
 
@@ -83,9 +86,10 @@ def _hold_branches(app: App, team: TeamConfig, records: list[EnvRecord]) -> Iter
 def _save(app: App, team: TeamConfig, env: Env, template_name: str, progress: Progress) -> dict[str, Any]:
     client = app.docker()
     db = app.db()
-    directory = template_dir(templates_root(app, team), template_name)
+    layout = team_layout(app, team.id)
+    directory = layout.template(template_name)
     build = app.names.template_build_db(team.id, template_name)
-    staging = Path(tempfile.mkdtemp(prefix=".save-", dir=templates_root(app, team)))
+    staging = Path(tempfile.mkdtemp(prefix=".save-", dir=layout.templates))
     source = docker_api.get_container(client, env.container_name)
     was_running = source is not None and source.status == "running"
     with Steps("save_as_template", progress) as steps:
@@ -107,28 +111,9 @@ def _save(app: App, team: TeamConfig, env: Env, template_name: str, progress: Pr
         steps.begin("swap the template")
         directory.mkdir(parents=True, exist_ok=True)
         old_meta = read_metadata(directory)
-        dependants = _overlay_dependants(app, team, template_name)
+        dependants = _sharing_dependants(app, team, template_name)
         steps.commit()  # from here on the old template is being replaced: no rollback
-    stopped = {}
-    for rec in dependants:
-        dep = get_env(app, team, rec.branch)
-        c = docker_api.get_container(client, dep.container_name)
-        if c is not None and c.status == "running":
-            c.stop(timeout=10)
-            stopped[rec.branch] = c
-        progress(f"unmounting the filestore of {rec.branch}")
-        app.hooks.storage("overlay").release(dep.filestore(app))
-    for name in DUMP_FILES:
-        (directory / name).unlink(missing_ok=True)
-    (staging / "dump.pgdump").replace(directory / "dump.pgdump")
-    rmtree(directory / "filestore")
-    (staging / "filestore").replace(directory / "filestore")
-    shutil.rmtree(staging, ignore_errors=True)
-    _replace_template_db(app, team, template_name, build)
-    failed = _remount_dependants(app, team, dependants, progress)
-    for branch, c in stopped.items():
-        if branch not in failed:  # a container on an empty mount point would serve nothing
-            c.start()
+    failed = _swap_in(app, team, template_name, build, staging, dependants, progress)
     meta = _update_metadata(
         app,
         directory,
@@ -142,6 +127,44 @@ def _save(app: App, team: TeamConfig, env: Env, template_name: str, progress: Pr
         "reset_environments": [r.branch for r in dependants],
         "metadata": meta.to_dict(),
     } | ({"remount_failed": failed} if failed else {})
+
+
+def _swap_in(
+    app: App,
+    team: TeamConfig,
+    template_name: str,
+    build: str,
+    staging: Path,
+    dependants: list[EnvRecord],
+    progress: Progress,
+) -> dict[str, str]:
+    """Make the dump and filestore in ``staging`` (and the database ``build``) the template.
+
+    The dependants are stopped and unmounted first, then remounted on the new baseline and
+    started again; returns branch -> error of those that could not be remounted.
+    """
+    directory = team_layout(app, team.id).template(template_name)
+    stopped = {}
+    for rec in dependants:
+        dep = get_env(app, team, rec.branch)
+        c = docker_api.get_container(app.docker(), dep.container_name)
+        if c is not None and c.status == "running":
+            c.stop(timeout=10)
+            stopped[rec.branch] = c
+        progress(f"unmounting the filestore of {rec.branch}")
+        app.hooks.storage(dep.params.storage).release(dep.filestore(app))
+    for name in DUMP_FILES:
+        (directory / name).unlink(missing_ok=True)
+    (staging / "dump.pgdump").replace(directory / "dump.pgdump")
+    rmtree(directory / "filestore")
+    (staging / "filestore").replace(directory / "filestore")
+    shutil.rmtree(staging, ignore_errors=True)
+    _replace_template_db(app, team, template_name, build)
+    failed = _remount_dependants(app, team, dependants, progress)
+    for branch, c in stopped.items():
+        if branch not in failed:  # a container on an empty mount point would serve nothing
+            c.start()
+    return failed
 
 
 def _remount_dependants(
@@ -180,35 +203,16 @@ def import_template_from_odoo(
     limits = app.config.limits
     deadline = odoo_import.Deadline(limits.import_timeout)
     server = odoo_import.OdooServer(odoo_url, urlpolicy.for_app(app), deadline, secrets=[master_pwd])
-    directory = template_dir(templates_root(app, team), template_name)
+    layout = team_layout(app, team.id)
+    directory = layout.template(template_name)
     if dump_file(directory) or app.db().exists(app.names.template_db(team.id, template_name)):
         raise ConflictError(f"template '{template_name}' already exists; delete it first")
     progress("detecting the Odoo version")
     version = server.version_info()
     db_name = server.pick_database(db_name)
-    staging = Path(tempfile.mkdtemp(prefix=".import-", dir=templates_root(app, team)))
+    staging = Path(tempfile.mkdtemp(prefix=".import-", dir=layout.templates))
     try:
-        progress(f"downloading the backup of '{db_name}'")
-        max_bytes = limits.import_max_mb << 20
-        archive_path = staging / "backup.zip"
-        server.download_backup(master_pwd, db_name, archive_path, max_bytes)
-        if not zipfile.is_zipfile(archive_path):
-            with archive_path.open("rb") as fh:
-                head = fh.read(200_000)
-            raise ExternalCommandError(
-                "the server did not return a backup zip (wrong master password, or list_db disabled?)",
-                command="POST /web/database/backup",
-                output=odoo_import.page_error(head, [master_pwd, *server.secrets]),
-            )
-        progress("extracting the backup")
-        extracted = staging / "content"
-        odoo_import.safe_extract(
-            archive_path,
-            extracted,
-            max_total=max_bytes * odoo_import.EXTRACT_FACTOR,
-            deadline=deadline,
-        )
-        archive_path.unlink()
+        extracted = _download(server, master_pwd, db_name, staging, limits.import_max_mb << 20, progress)
         if not (extracted / "dump.sql").is_file():
             raise ValidationError("the backup has no dump.sql")
         manifest = odoo_import.read_manifest(extracted / "manifest.json")
@@ -225,6 +229,38 @@ def import_template_from_odoo(
         }
     )
     return result
+
+
+def _download(
+    server: odoo_import.OdooServer,
+    master_pwd: str,
+    db_name: str,
+    staging: Path,
+    max_bytes: int,
+    progress: Progress,
+) -> Path:
+    """Download the backup of ``db_name`` into ``staging`` and extract it (bounded); its directory."""
+    progress(f"downloading the backup of '{db_name}'")
+    archive_path = staging / "backup.zip"
+    server.download_backup(master_pwd, db_name, archive_path, max_bytes)
+    if not zipfile.is_zipfile(archive_path):
+        with archive_path.open("rb") as fh:
+            head = fh.read(200_000)
+        raise ExternalCommandError(
+            "the server did not return a backup zip (wrong master password, or list_db disabled?)",
+            command="POST /web/database/backup",
+            output=odoo_import.page_error(head, [master_pwd, *server.secrets]),
+        )
+    progress("extracting the backup")
+    extracted = staging / "content"
+    odoo_import.safe_extract(
+        archive_path,
+        extracted,
+        max_total=max_bytes * odoo_import.EXTRACT_FACTOR,
+        deadline=server.deadline,
+    )
+    archive_path.unlink()
+    return extracted
 
 
 def _source_metadata(

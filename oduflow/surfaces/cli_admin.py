@@ -1,4 +1,9 @@
-"""Administration commands: templates and maintenance (thin wrappers over the services)."""
+"""Administration commands: system, templates and maintenance.
+
+Each command runs a catalog tool (operator-only ones from :mod:`oduflow.tools_admin`, or the
+agent tools it shares), so it takes the same lock, operation slot and validation as over MCP.
+:data:`admin` is merged into the main command line by :mod:`oduflow.surfaces.cli`.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +14,29 @@ from typing import Annotated
 
 import typer
 
-from oduflow.app import App
-from oduflow.config import TeamConfig
 from oduflow.errors import ValidationError
-from oduflow.surfaces.cli import TeamOpt, cli, emit, handle_errors, make_app, progress
+from oduflow.surfaces.cli_common import TeamOpt, emit, run_tool
+
+admin = typer.Typer()
 
 TemplateOpt = Annotated[str, typer.Option("--template-name", help="Template profile name.")]
 
 
-def _team(team: str) -> tuple[App, TeamConfig]:
-    app = make_app()
-    return app, app.config.team(team)
+@admin.command()
+def init() -> None:
+    """Create the shared Docker network, PostgreSQL container and every team's directories."""
+    result = run_tool(None, "init", {})
+    emit(result)
+    typer.echo("initialised" if result["changed"] else "already initialised: nothing changed", err=True)
 
 
-@cli.command("init-template")
-@handle_errors
+@admin.command()
+def destroy() -> None:
+    """Remove the shared infrastructure (refuses while environments exist)."""
+    emit(run_tool(None, "destroy", {}))
+
+
+@admin.command("init-template")
 def init_template(
     odoo_image: Annotated[str, typer.Option("--odoo-image", help="Odoo image, e.g. odoo:17.0.")],
     template_name: TemplateOpt = "default",
@@ -32,34 +45,24 @@ def init_template(
     team: TeamOpt = "1",
 ) -> None:
     """Generate a clean template from an Odoo image (fresh database + modules)."""
-    from oduflow.services.templates_ops import init_template as run
-
-    app, t = _team(team)
-    emit(run(app, t, odoo_image, template_name, modules, force, progress))
+    arguments = {"odoo_image": odoo_image, "template_name": template_name, "modules": modules, "force": force}
+    emit(run_tool(team, "init_template", arguments))
 
 
-@cli.command("reload-template")
-@handle_errors
+@admin.command("reload-template")
 def reload_template(
     template_name: Annotated[str, typer.Argument(help="Template profile name.")],
     dump_path: Annotated[str | None, typer.Option("--dump-path", help="Load this dump instead.")] = None,
     team: TeamOpt = "1",
 ) -> None:
     """(Re)load a template database from dump.sql / dump.pgdump (or --dump-path)."""
-    from oduflow.services.templates import reload_template as run
-
-    app, t = _team(team)
-    emit(run(app, t, template_name, dump_path, progress))
+    emit(run_tool(team, "reload_template", {"template_name": template_name, "dump_path": dump_path}))
 
 
-@cli.command("list-templates")
-@handle_errors
+@admin.command("list-templates")
 def list_templates(team: TeamOpt = "1") -> None:
     """List template profiles with their status (ready, DB NOT LOADED, ...)."""
-    from oduflow.services.templates import list_templates as run
-
-    app, t = _team(team)
-    rows = run(app, t)
+    rows = run_tool(team, "list_templates", {})
     if not rows:
         typer.echo("no templates")
     for row in rows:
@@ -69,56 +72,36 @@ def list_templates(team: TeamOpt = "1") -> None:
         )
 
 
-@cli.command("delete-template")
-@handle_errors
+@admin.command("delete-template")
 def delete_template(template_name: Annotated[str, typer.Argument()], team: TeamOpt = "1") -> None:
     """Delete a template profile (database and files)."""
-    from oduflow.services.templates import delete_template as run
-
-    app, t = _team(team)
-    emit(run(app, t, template_name))
+    emit(run_tool(team, "delete_template", {"template_name": template_name}))
 
 
-@cli.command("template-up")
-@handle_errors
+@admin.command("template-up")
 def template_up(
     template_name: TemplateOpt = "default",
     odoo_image: Annotated[str, typer.Option("--odoo-image")] = "",
     team: TeamOpt = "1",
 ) -> None:
     """Serve the template database itself for editing in a browser."""
-    from oduflow.services.templates_ops import template_up as run
-
-    app, t = _team(team)
-    emit(run(app, t, template_name, odoo_image, progress))
+    emit(run_tool(team, "template_up", {"template_name": template_name, "odoo_image": odoo_image}))
 
 
-@cli.command("template-down")
-@handle_errors
+@admin.command("template-down")
 def template_down(template_name: TemplateOpt = "default", team: TeamOpt = "1") -> None:
     """Stop the template editor, dump the edited database and make it a template again."""
-    from oduflow.services.templates_ops import template_down as run
-
-    app, t = _team(team)
-    emit(run(app, t, template_name, progress))
+    emit(run_tool(team, "template_down", {"template_name": template_name}))
 
 
-@cli.command("template-from-env")
-@handle_errors
+@admin.command("template-from-env")
 def template_from_env(
     branch: Annotated[str, typer.Argument(help="Branch of the environment to save.")],
     template_name: TemplateOpt = "default",
     team: TeamOpt = "1",
 ) -> None:
     """Save a branch environment as the new template (destructive for other environments)."""
-    from oduflow import catalog
-
-    app, t = _team(team)
-    emit(
-        catalog.invoke(
-            app, t, "save_as_template", {"branch_name": branch, "template_name": template_name}, progress
-        )
-    )
+    emit(run_tool(team, "save_as_template", {"branch_name": branch, "template_name": template_name}))
 
 
 MASTER_PWD_ENV = "ODUFLOW_MASTER_PWD"
@@ -146,8 +129,7 @@ def read_master_password(path: Path | None) -> str:
     return password
 
 
-@cli.command("import-template")
-@handle_errors
+@admin.command("import-template")
 def import_template(
     odoo_url: Annotated[str, typer.Argument(help="Base URL of the running Odoo (https://...).")],
     legacy_password: Annotated[str | None, typer.Argument(hidden=True, show_default=False)] = None,
@@ -164,33 +146,17 @@ def import_template(
     The master password comes from --master-pwd-file, $ODUFLOW_MASTER_PWD, or a hidden prompt
     (stdin when it is not a terminal); never from the command line.
     """
-    from oduflow import catalog
-
     if legacy_password is not None:
         raise ValidationError(
             "the master password is not accepted on the command line (every user sees it in ps): "
             f"use --master-pwd-file, ${MASTER_PWD_ENV} or the prompt"
         )
     master_pwd = read_master_password(master_pwd_file)
-    app, t = _team(team)
-    emit(
-        catalog.invoke(
-            app,
-            t,
-            "import_template_from_odoo",
-            {
-                "odoo_url": odoo_url,
-                "master_pwd": master_pwd,
-                "template_name": template_name,
-                "db_name": db_name,
-            },
-            progress,
-        )
-    )
+    arguments = {"odoo_url": odoo_url, "master_pwd": master_pwd, "template_name": template_name}
+    emit(run_tool(team, "import_template_from_odoo", {**arguments, "db_name": db_name}))
 
 
-@cli.command()
-@handle_errors
+@admin.command()
 def cleanup(
     force: Annotated[bool, typer.Option("--force", help="Remove the orphans.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report (default).")] = False,
@@ -198,7 +164,4 @@ def cleanup(
 ) -> None:
     """Report orphans (containers, databases, roles, workspaces, mounts, ports, images, empty
     anonymous volumes); --force removes them."""
-    from oduflow.services.cleanup import cleanup as run
-
-    app, t = _team(team)
-    emit(run(app, t, force=force and not dry_run))
+    emit(run_tool(team, "cleanup", {"force": force and not dry_run}))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,11 +14,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from oduflow import __version__
 from oduflow.app import App
 from oduflow.config import Config
-from oduflow.errors import AuthError
+from oduflow.errors import AuthError, OduflowError
 from oduflow.surfaces.auth import resolve_team
 from oduflow.surfaces.mcp import TEAM_STATE, build_mcp
 
 log = logging.getLogger("oduflow.http")
+
+
+def error_response(exc: OduflowError) -> JSONResponse:
+    """The one mapping of the error tree on HTTP: ``{"ok": false, "error", "type"}`` with the
+    error's :attr:`~oduflow.errors.OduflowError.http_status` (and a Bearer challenge on 401)."""
+    headers = {"www-authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
 
 class McpAuthMiddleware:
@@ -34,16 +40,8 @@ class McpAuthMiddleware:
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
             try:
                 team = resolve_team(self.oduflow.config, headers)
-            except AuthError as exc:
-                body = json.dumps({"ok": False, "error": str(exc), "type": "AuthError"}).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+            except OduflowError as exc:
+                await error_response(exc)(scope, receive, send)
                 return
             # resolved once per request: the tools read it from here (surfaces.mcp.current_team)
             scope.setdefault("state", {})[TEAM_STATE] = team.id

@@ -1,6 +1,7 @@
 """The MCP surface: a FastMCP server built from the tool catalog.
 
-Each catalog tool becomes an MCP tool with the same name, parameters and docstring.
+Each agent tool of the catalog becomes an MCP tool with the same name, parameters, result
+schema, annotations and description; the catalog validates the arguments.
 Blocking work runs in a worker thread of the surface's own pool, once the call was admitted
 among its team's concurrent operations (``[limits].max_concurrent_per_team``); progress messages
 become MCP progress notifications; the error tree is mapped to ``ToolError`` here and only here.
@@ -9,22 +10,26 @@ become MCP progress notifications; the error tree is mapped to ``ToolError`` her
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 import anyio.from_thread
-from fastmcp import FastMCP
+from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
 from fastmcp.server.dependencies import get_context, get_http_request
+from fastmcp.tools import Tool, ToolResult
+from fastmcp.utilities.json_schema import compress_schema
+from mcp.types import ToolAnnotations
+from pydantic import PrivateAttr
 
 from oduflow import __version__, catalog
 from oduflow.app import App
 from oduflow.config import TeamConfig
 from oduflow.errors import AuthError, OduflowError
 from oduflow.surfaces.auth import resolve_team
+from oduflow.toolspec import ToolSpec
 
 log = logging.getLogger("oduflow.mcp")
 
@@ -71,56 +76,75 @@ def worker_limiter(app: App) -> anyio.CapacityLimiter:
     return anyio.CapacityLimiter(len(app.config.teams) * per_team + SPARE_WORKERS)
 
 
-def _make_tool(
-    app: App, spec: catalog.ToolSpec, fixed_team: str | None, limiter: anyio.CapacityLimiter
-) -> Callable[..., Any]:
-    async def run_tool(**arguments: Any) -> Any:
+def tool_error(exc: OduflowError) -> ToolError:
+    """The one mapping of the error tree on MCP: ``ToolError("Type: message")``."""
+    return ToolError(f"{exc.type_name}: {exc}")
+
+
+class CatalogTool(Tool):
+    """An MCP tool that hands its raw arguments to the catalog, which validates them.
+
+    FastMCP's own validation is bypassed on purpose: every surface gets the catalog's
+    :class:`ValidationError` text. ``parameters`` and ``output_schema`` are the catalog's.
+    """
+
+    _runner: Callable[[dict[str, Any]], Awaitable[Any]] = PrivateAttr()
+
+    @classmethod
+    def of(cls, spec: ToolSpec, runner: Callable[[dict[str, Any]], Awaitable[Any]]) -> CatalogTool:
+        made = cls(
+            name=spec.name,
+            title=spec.mark.title,
+            description=spec.description,
+            parameters=compress_schema(spec.arguments_schema(), prune_titles=True),
+            output_schema=compress_schema(spec.result_schema(), prune_titles=True),
+            annotations=ToolAnnotations(**spec.annotations()),
+        )
+        made._runner = runner
+        return made
+
+    async def run(self, arguments: dict[str, Any]) -> ToolResult:
+        return self.convert_result(await self._runner(arguments))
+
+
+def _runner(
+    app: App, name: str, fixed_team: str | None, limiter: anyio.CapacityLimiter
+) -> Callable[[dict[str, Any]], Awaitable[Any]]:
+    async def run_tool(arguments: dict[str, Any]) -> Any:
         try:
             team = current_team(app, fixed_team)
-        except OduflowError as exc:
-            raise ToolError(f"{exc.type_name}: {exc}") from None
-        ctx = get_context()
-        step = 0
-
-        def progress(message: str) -> None:
-            nonlocal step
-            step += 1
-            try:
-                anyio.from_thread.run(functools.partial(ctx.report_progress, step, None, message))
-            except Exception:  # noqa: BLE001 - progress is best effort
-                log.debug("progress not delivered: %s", message)
-
-        def work() -> Any:
-            return catalog.invoke(app, team, spec.name, arguments, progress, admitted=True)
-
-        try:
+            ctx = get_context()
+            work = functools.partial(
+                app.catalog.invoke, app, team, name, arguments, _progress(ctx), admitted=True
+            )
             # admitted before a worker is taken: a team over its limit never occupies one
-            with catalog.admission(app, team, spec.name):
+            with catalog.admission(app, team, name):
                 return await anyio.to_thread.run_sync(work, limiter=limiter)
         except OduflowError as exc:
-            raise ToolError(f"{exc.type_name}: {exc}") from None
+            raise tool_error(exc) from None
 
-    run_tool.__name__ = spec.name
-    run_tool.__doc__ = spec.description
-    run_tool.__signature__ = spec.signature()  # type: ignore[attr-defined]
-    run_tool.__annotations__ = {p.name: p.annotation for p in spec.parameters}
     return run_tool
 
 
+def _progress(ctx: Context) -> Callable[[str], None]:
+    """Progress messages of a worker thread as MCP progress notifications (best effort)."""
+    step = 0
+
+    def progress(message: str) -> None:
+        nonlocal step
+        step += 1
+        try:
+            anyio.from_thread.run(functools.partial(ctx.report_progress, step, None, message))
+        except Exception:  # noqa: BLE001 - progress is best effort
+            log.debug("progress not delivered: %s", message)
+
+    return progress
+
+
 def build_mcp(app: App, fixed_team: str | None = None) -> FastMCP:
-    """A FastMCP server exposing every catalog tool."""
+    """A FastMCP server exposing every agent tool of ``app.catalog``."""
     mcp: FastMCP = FastMCP(name="oduflow", instructions=INSTRUCTIONS, version=__version__)
     limiter = worker_limiter(app)
-    for spec in catalog.all_tools():
-        mcp.tool(_make_tool(app, spec, fixed_team, limiter), name=spec.name, description=spec.description)
+    for spec in app.catalog.all(audience="agent"):
+        mcp.add_tool(CatalogTool.of(spec, _runner(app, spec.name, fixed_team, limiter)))
     return mcp
-
-
-def tool_signature_text(spec: catalog.ToolSpec) -> str:
-    parts = []
-    for p in spec.parameters:
-        text = p.name
-        if p.default is not inspect.Parameter.empty:
-            text += f"={p.default!r}"
-        parts.append(text)
-    return f"{spec.name}({', '.join(parts)})"

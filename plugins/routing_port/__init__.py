@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from oduflow import hookimpl
+from oduflow.config import Config, check_port_ranges
 from oduflow.contracts import Route, RouteRequest, RouterFactory, RoutingContext
+from oduflow.settings import PluginSettings
 
 
 class PortRouter:
@@ -39,6 +41,18 @@ class PortRouter:
 
 
 @hookimpl
-def oduflow_register_routing(register: Callable[[str, RouterFactory], None]) -> None:
+def oduflow_register_routing(register: Callable[[RouterFactory], None]) -> None:
     """Register the ``port`` routing mode."""
-    register("port", PortRouter)
+    register(PortRouter)
+
+
+def check(config: Config) -> None:
+    """In port mode, teams' port ranges must not overlap (one would take the other's ports)."""
+    if config.routing.mode == PortRouter.name:
+        check_port_ranges(config, config.where)
+
+
+@hookimpl
+def oduflow_declare_settings() -> PluginSettings:
+    """No key of its own; checks the teams' port ranges."""
+    return PluginSettings("routing_port", (), check=check)

@@ -1,22 +1,33 @@
 """Traefik v3 routing: ``https://{slug}.{hostname}`` with Let's Encrypt HTTP-01 certificates.
 
-``oduflow init`` runs one Traefik container (``[routing]`` ``http_port``/``https_port`` on
-``bind_address``, HTTP redirected to HTTPS). Its Docker provider reads only the environment and
+``oduflow init`` runs one Traefik container (``http_port``/``https_port`` on ``bind_address``,
+HTTP redirected to HTTPS). Its Docker provider reads only the environment and
 template-editor containers of this instance; each of them gets router labels and publishes no
 port on the host. Those containers carry no ``traefik.*`` label but Oduflow's own: images that
 bring one along are refused (:mod:`oduflow.images`).
+
+Settings (``[plugins.routing_traefik]``; each key is also read from ``[routing]``, where the
+reference documents ``acme_email``): ``acme_email`` (required when ``[routing].mode = "traefik"``),
+``acme_ca_server``, ``traefik_image``, ``http_port``, ``https_port``, ``bind_address``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import ipaddress
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import docker.errors
 
 from oduflow import docker_api, hookimpl
+from oduflow.config import Config
 from oduflow.contracts import Route, RouteRequest, RouterFactory, RoutingContext
+from oduflow.errors import ConfigError
+from oduflow.settings import PluginSettings, Setting
+
+PLUGIN = "routing_traefik"
+"""The entry-point name: the name of the settings table."""
 
 ROUTED_ROLES = ("env", "template-editor")
 """``oduflow.role`` of the containers Traefik may route to (jobs and probes never are)."""
@@ -32,8 +43,7 @@ def constraints(ctx: RoutingContext) -> str:
 def static_arguments(ctx: RoutingContext) -> list[str]:
     """Traefik's static configuration as command-line arguments."""
     names = ctx.names
-    routing = ctx.config.routing
-    ca_server = [f"--certificatesresolvers.le.acme.caserver={routing.acme_ca_server}"]
+    ca = str(settings(ctx.config)["acme_ca_server"])
     return [
         "--providers.docker=true",
         "--providers.docker.exposedbydefault=false",
@@ -43,22 +53,28 @@ def static_arguments(ctx: RoutingContext) -> list[str]:
         "--entrypoints.web.http.redirections.entrypoint.to=websecure",
         "--entrypoints.web.http.redirections.entrypoint.scheme=https",
         "--entrypoints.websecure.address=:443",
-        f"--certificatesresolvers.le.acme.email={ctx.config.routing.acme_email}",
+        f"--certificatesresolvers.le.acme.email={settings(ctx.config)['acme_email']}",
         "--certificatesresolvers.le.acme.storage=/acme/acme.json",
         "--certificatesresolvers.le.acme.httpchallenge=true",
         "--certificatesresolvers.le.acme.httpchallenge.entrypoint=web",
-        *(ca_server if routing.acme_ca_server else []),
+        *([f"--certificatesresolvers.le.acme.caserver={ca}"] if ca else []),
     ]
+
+
+def settings(config: Config) -> Mapping[str, Any]:
+    """This plugin's settings (``[plugins.routing_traefik]``, aliases in ``[routing]``)."""
+    return config.plugin_settings(PLUGIN)
 
 
 def published_ports(ctx: RoutingContext) -> dict[str, Any]:
     """``ports`` of the Traefik container: its entry points on the configured host address and ports."""
-    routing = ctx.config.routing
+    values = settings(ctx.config)
+    address = str(values["bind_address"])
 
     def host(port: int) -> Any:
-        return (routing.bind_address, port) if routing.bind_address else port
+        return (address, port) if address else port
 
-    return {"80/tcp": host(routing.http_port), "443/tcp": host(routing.https_port)}
+    return {"80/tcp": host(int(values["http_port"])), "443/tcp": host(int(values["https_port"]))}
 
 
 def router_labels(ctx: RoutingContext, request: RouteRequest, host: str) -> dict[str, str]:
@@ -92,7 +108,7 @@ class TraefikRouter:
             if existing.status != "running":
                 existing.start()
             return
-        image = self.ctx.config.routing.traefik_image
+        image = str(settings(self.ctx.config)["traefik_image"])
         docker_api.ensure_image(client, image)
         if not client.volumes.list(filters={"name": names.traefik_volume}):
             client.volumes.create(names.traefik_volume, labels=names.labels("traefik-acme"))
@@ -126,6 +142,52 @@ class TraefikRouter:
 
 
 @hookimpl
-def oduflow_register_routing(register: Callable[[str, RouterFactory], None]) -> None:
+def oduflow_register_routing(register: Callable[[RouterFactory], None]) -> None:
     """Register the ``traefik`` routing mode."""
-    register("traefik", TraefikRouter)
+    register(TraefikRouter)
+
+
+def check(config: Config) -> None:
+    """``acme_email`` is required in traefik mode; two distinct ports; an IP address to bind."""
+    values, where = settings(config), f"{config.where} [plugins.{PLUGIN}]"
+    if config.routing.mode == TraefikRouter.name and not values["acme_email"]:
+        raise ConfigError(
+            f"{where}: key 'acme_email' (or [routing].acme_email) is required when mode = "
+            f'"{TraefikRouter.name}"'
+        )
+    for key in ("http_port", "https_port"):
+        if not 1 <= int(values[key]) <= 65535:
+            raise ConfigError(f"{where}: key '{key}' expects a port number (1-65535)")
+    if values["http_port"] == values["https_port"]:
+        raise ConfigError(f"{where}: keys 'http_port' and 'https_port' must differ")
+    if values["bind_address"]:
+        try:
+            ipaddress.ip_address(str(values["bind_address"]))
+        except ValueError:
+            raise ConfigError(
+                f"{where}: key 'bind_address' expects an IP address, got {values['bind_address']!r}"
+            ) from None
+
+
+def _setting(key: str, default: str | int, help: str) -> Setting:
+    return Setting(key, default, help=help, aliases=(f"routing.{key}",))
+
+
+SETTINGS = PluginSettings(
+    PLUGIN,
+    (
+        _setting("acme_email", "", "Let's Encrypt account e-mail (required in traefik mode)"),
+        _setting("acme_ca_server", "", "ACME directory URL (empty: Let's Encrypt's production CA)"),
+        _setting("traefik_image", "traefik:v3.1", "the Traefik image"),
+        _setting("http_port", 80, "host port of the HTTP entry point (redirects, ACME HTTP-01)"),
+        _setting("https_port", 443, "host port of the HTTPS entry point"),
+        _setting("bind_address", "", "host address the ports are published on (empty: every interface)"),
+    ),
+    check=check,
+)
+
+
+@hookimpl
+def oduflow_declare_settings() -> PluginSettings:
+    """``[plugins.routing_traefik]``: ACME account and server, Traefik image, ports, bind address."""
+    return SETTINGS

@@ -18,8 +18,8 @@ from oduflow import hookimpl
 from oduflow.contracts import SanitizeContext
 from oduflow.errors import ValidationError
 from oduflow.fsutil import UnsafePathError, read_folder_nofollow
+from oduflow.layout import TeamLayout
 
-TEAM_FOLDER = "odoo_sanitize"
 REPO_FOLDER = ".odoo_sanitize"
 
 
@@ -53,5 +53,6 @@ def run_folder(ctx: SanitizeContext, root: Path, folder: str, label: str) -> Non
 @hookimpl
 def oduflow_sanitize(ctx: SanitizeContext) -> None:
     """Run the team's scripts (the operator's folder: it may be a link), then the repository's."""
-    run_folder(ctx, (ctx.team_dir / TEAM_FOLDER).resolve(), "", TEAM_FOLDER)
+    team_scripts = TeamLayout(ctx.team_dir).sanitize
+    run_folder(ctx, team_scripts.resolve(), "", team_scripts.name)
     run_folder(ctx, ctx.repo_dir, REPO_FOLDER, REPO_FOLDER)

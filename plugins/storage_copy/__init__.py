@@ -1,7 +1,7 @@
 """Filestore backend ``copy``: each environment gets its own copy of the template filestore.
 
-For small templates (under ``overlay_threshold_mb``), for ``template_name="none"`` and
-where FUSE is not available (macOS).
+The fallback: its preference is the lowest non-zero one, so it is chosen for empty and small
+filestores, for ``template_name="none"`` and where no other backend is available (macOS).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from oduflow import hookimpl
+from oduflow.config import Config
 from oduflow.contracts import FilestoreSpec, StorageBackend
 from oduflow.fsutil import chown_tree, copy_filestore, rmtree
 
@@ -18,6 +19,12 @@ class CopyStorage:
     """A plain directory per environment, filled from the template."""
 
     name = "copy"
+    capabilities: frozenset[str] = frozenset()
+    legacy_flag = ""
+
+    def preference(self, filestore_mb: float, config: Config) -> int:
+        """1: any filestore, after every backend that wants it more."""
+        return 1
 
     def available(self) -> str | None:
         return None
@@ -51,6 +58,6 @@ class CopyStorage:
 
 
 @hookimpl
-def oduflow_register_storage(register: Callable[[str, StorageBackend], None]) -> None:
+def oduflow_register_storage(register: Callable[[StorageBackend], None]) -> None:
     """Register the ``copy`` filestore backend."""
-    register("copy", CopyStorage())
+    register(CopyStorage())

@@ -4,6 +4,10 @@ Environments share the template's files; each one writes only to its own upper
 directory. Stale mounts (the FUSE daemon died: "Transport endpoint is not connected")
 are detected and remounted; mounts do not survive a reboot and are remounted when the
 server starts.
+
+Chosen for new templates whose filestore is ``threshold_mb`` or larger
+(``[plugins.storage_overlay]``; documented alias ``[storage].overlay_threshold_mb``), when
+fuse-overlayfs is usable. Older templates select it with ``"use_overlay": true``.
 """
 
 from __future__ import annotations
@@ -15,17 +19,40 @@ from collections.abc import Callable
 from pathlib import Path
 
 from oduflow import hookimpl
-from oduflow.contracts import FilestoreSpec, StorageBackend
+from oduflow.config import Config
+from oduflow.contracts import NEEDS_REMOUNT, SHARES_TEMPLATE_FILESTORE, FilestoreSpec, StorageBackend
 from oduflow.errors import ExternalCommandError
 from oduflow.fsutil import chown_tree, copy_filestore, mount_state, rmtree, unmount
+from oduflow.settings import PluginSettings, Setting
+
+PLUGIN = "storage_overlay"
+"""The entry-point name: the name of the settings table."""
+SETTINGS = PluginSettings(
+    PLUGIN,
+    (
+        Setting(
+            "threshold_mb",
+            50,
+            help="template filestores this large or larger (MB) use overlay; 0: every non-empty one",
+            minimum=0,
+            aliases=("storage.overlay_threshold_mb",),
+        ),
+    ),
+)
 
 
 class OverlayStorage:
     """fuse-overlayfs per environment: ``lower`` = template, ``upper`` = the branch."""
 
     name = "overlay"
-    needs_remount = True
-    """The filestore is a mount that a reboot loses: Docker must not restart the container."""
+    capabilities = frozenset({SHARES_TEMPLATE_FILESTORE, NEEDS_REMOUNT})
+    """Environments read the template's filestore live; a reboot loses the mount."""
+    legacy_flag = "use_overlay"
+
+    def preference(self, filestore_mb: float, config: Config) -> int:
+        """2 (before ``copy``) for non-empty filestores of ``threshold_mb`` or more, else 0."""
+        threshold = config.plugin_settings(PLUGIN)["threshold_mb"]
+        return 2 if filestore_mb > 0 and filestore_mb >= threshold else 0
 
     def available(self) -> str | None:
         if shutil.which("fuse-overlayfs") is None:
@@ -96,6 +123,12 @@ class OverlayStorage:
 
 
 @hookimpl
-def oduflow_register_storage(register: Callable[[str, StorageBackend], None]) -> None:
+def oduflow_register_storage(register: Callable[[StorageBackend], None]) -> None:
     """Register the ``overlay`` filestore backend."""
-    register("overlay", OverlayStorage())
+    register(OverlayStorage())
+
+
+@hookimpl
+def oduflow_declare_settings() -> PluginSettings:
+    """``[plugins.storage_overlay]``: ``threshold_mb``."""
+    return SETTINGS

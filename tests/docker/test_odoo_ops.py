@@ -264,15 +264,24 @@ def test_huge_output_is_cached_per_team(app: App, branch: str) -> None:
 
 
 def test_branch_lock_is_taken_by_writing_tools_only(app: App, branch: str) -> None:
+    call(app, "run_db_query", branch_name=branch, query="CREATE SEQUENCE IF NOT EXISTS oduflow_seq")
     with app.locks.hold(LockScope.branch(TEAM, branch), "test"):
         with pytest.raises(BusyError):
             call(app, "run_odoo_command", branch_name=branch, command="true")
+        # a read runs read-only without the branch lock; a write needs the lock
+        assert call(app, "run_db_query", branch_name=branch, query="SELECT 1 AS one")["rows"] == [[1]]
         with pytest.raises(BusyError):
-            call(app, "run_db_query", branch_name=branch, query="SELECT 1")
+            call(app, "run_db_query", branch_name=branch, query="CREATE TABLE oduflow_locked (x int)")
+        with pytest.raises(BusyError):  # a SELECT that writes is refused read-only, then needs the lock
+            call(app, "run_db_query", branch_name=branch, query="SELECT nextval('oduflow_seq')")
         assert (
             call(app, "read_file_in_odoo", branch_name=branch, path="/mnt/extra-addons")["type"]
             == "directory"
         )
+    assert call(app, "run_db_query", branch_name=branch, query="SELECT nextval('oduflow_seq')")["rows"] == [
+        [1]
+    ]
+    call(app, "run_db_query", branch_name=branch, query="DROP SEQUENCE oduflow_seq")
 
 
 def test_shell_prints_and_reports_errors(app: App, branch: str) -> None:

@@ -40,10 +40,15 @@ class TestGadget(TransactionCase):
 """
 
 
+def unwrap(structured: Any) -> Any:
+    """The JSON result of a tool: lists and text come wrapped as ``{"result": ...}``."""
+    return structured["result"] if set(structured) == {"result"} else structured
+
+
 async def call(client: Client, tool: str, **args: Any) -> Any:
     result = await client.call_tool(tool, args)
     assert not result.is_error, result.content
-    return result.data
+    return unwrap(result.structured_content)
 
 
 async def test_typical_agent_workflow(

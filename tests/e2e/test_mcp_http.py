@@ -108,8 +108,8 @@ def team2_only(instance: Instance, stored_env: Callable[[str, str], EnvRecord]) 
 async def team_view(client: Client[Any]) -> tuple[set[str], set[str]]:
     """(template names, environment branches) that the client's team sees."""
     async with client:
-        templates = (await client.call_tool("list_templates", {})).data
-        envs = (await client.call_tool("list_environments", {})).data
+        templates = (await client.call_tool("list_templates", {})).structured_content["result"]
+        envs = (await client.call_tool("list_environments", {})).structured_content["result"]
     return {t["name"] for t in templates}, {e["branch"] for e in envs}
 
 
@@ -125,7 +125,7 @@ def field_description(annotation: Any) -> str | None:
 async def test_every_catalog_tool_is_listed_with_description_and_schema(open_server: Server) -> None:
     async with mcp_client(open_server) as client:
         tools = {t.name: t for t in await client.list_tools()}
-    specs = {s.name: s for s in catalog.all_tools()}
+    specs = {s.name: s for s in catalog.builtin().all(audience="agent")}
     assert set(tools) == set(specs)
     for name, spec in specs.items():
         tool, schema = tools[name], tools[name].input_schema
@@ -164,8 +164,8 @@ async def test_tools_return_structured_results(
     assert guide.structured_content == {"result": guide.data}
 
     assert not envs.is_error
-    assert envs.structured_content == {"result": envs.data}
-    [listed] = [e for e in envs.data if e["branch"] == "e2e-listed"]
+    listing = envs.structured_content["result"]
+    [listed] = [e for e in listing if e["branch"] == "e2e-listed"]
     assert listed["status"] == "missing"  # stored as ready, but it has no container
     assert listed["odoo_image"] == "odoo:18.0" and listed["template"] == "none"
     assert listed["protected"] is False
@@ -215,7 +215,7 @@ async def test_progress_notifications_reach_the_client(
         result = await client.call_tool(
             "delete_environment", {"branch_name": "e2e-progress"}, progress_handler=on_progress
         )
-    assert result.data["deleted"] == ["container", "route", "workspace"]
+    assert result.structured_content["deleted"] == ["container", "route", "workspace"]
     assert [m for _, m in received] == ["removing container", "removing route", "removing workspace"]
     assert [p for p, _ in received] == [1, 2, 3]
     assert instance.app().store.get_env("1", "e2e-progress") is None
@@ -300,6 +300,6 @@ async def test_stdio_transport_serves_the_catalog(
         templates, envs = await team_view(Client(transport, timeout=60))
     finally:
         LOGS.remove(log)
-    assert names == {s.name for s in catalog.all_tools()}
+    assert names == {s.name for s in catalog.builtin().all(audience="agent")}
     assert guide.data.startswith("# Odoo 16")
     assert TEAM2_TEMPLATE in templates and TEAM2_BRANCH in envs

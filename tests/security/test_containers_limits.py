@@ -13,8 +13,10 @@ import pytest
 from oduflow.app import App
 from oduflow.config import parse
 from oduflow.errors import ConfigError, ConflictError
+from oduflow.plugins import new_plugin_manager
 from oduflow.ports import PortRegistry
 from oduflow.state import StateStore
+from oduflow.testing import bound_config, register_builtins
 from tests.docker.failure_checks import serves
 from tests.docker.odoo_env import TEAM, call, delete_if_present
 from tests.docker.test_environments import leftovers
@@ -104,5 +106,7 @@ def test_a_team_without_port_range_cannot_take_another_teams_ports(tmp_path: Pat
 
 
 def test_overlapping_port_ranges_are_refused() -> None:
+    """The port router refuses them when the configuration is bound, as ``App`` binds it."""
+    raw = {"team": {"a": {"port_range": [50000, 50100]}, "b": {"port_range": [50050, 50150]}}}
     with pytest.raises(ConfigError, match="overlap"):
-        parse({"team": {"a": {"port_range": [50000, 50100]}, "b": {"port_range": [50050, 50150]}}})
+        bound_config(register_builtins(new_plugin_manager()), raw)

@@ -25,7 +25,7 @@ import pytest
 from oduflow import catalog, docker_api, images
 from oduflow.app import App
 from oduflow.errors import ValidationError
-from oduflow.services import env_create, environments, envmodel, runtime, templates_ops
+from oduflow.services import env_create, envmodel, runtime, templates_ops
 from tests.docker import traefik_env
 from tests.docker.test_environments import leftovers
 from tests.docker.test_templates import make_wheel
@@ -228,7 +228,7 @@ def test_environment_containers_carry_only_the_labels_oduflow_sets(
     app, team = traefik.app, traefik.app.config.team("2")
     env = envmodel.get_env(app, team, VICTIM)
     route = app.router.route(envmodel.route_request(team, env.paths.slug))
-    given = environments.container_spec(app, env, env.params.run_image, route).labels
+    given = envmodel.container_spec(app, env.identity, env.params.run_image, route).labels
     labels = docker_client.containers.get(victim["container"]).labels
     assert {k: v for k, v in labels.items() if images.is_reserved(k)} == {
         k: v for k, v in given.items() if images.is_reserved(k)

@@ -9,8 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from oduflow import catalog
+from oduflow.app import App
+from oduflow.config import load
 from oduflow.errors import ValidationError
+from oduflow.locks import LockScope
 from oduflow.surfaces.cli import cli, parse_call_args
+from oduflow.toolspec import LOCK_TEXT
 
 runner = CliRunner()
 
@@ -60,27 +64,79 @@ def test_list_and_call_without_tool_list_tools() -> None:
         assert "get_odoo_development_guide(version)" in result.output
 
 
-def test_positional_and_json_arguments_with_coercion() -> None:
+def test_positional_and_json_arguments_are_mapped_raw_and_coerced_by_the_catalog() -> None:
     spec = catalog.get_tool("read_output")
-    assert parse_call_args(spec, ["abc", "tail", "", "50"]) == {
-        "output_id": "abc",
-        "mode": "tail",
-        "count": 50,
-    }
+    raw = parse_call_args(spec, ["abc", "tail", "", "50"])
+    assert raw == {"output_id": "abc", "mode": "tail", "count": "50"}  # "" keeps the default
+    assert spec.validate(raw)["count"] == 50 and spec.validate(raw)["start"] == 1
     assert parse_call_args(spec, ['{"output_id": "x", "count": 3}']) == {"output_id": "x", "count": 3}
-    with pytest.raises(ValidationError, match="expects int"):
-        parse_call_args(spec, ["abc", "tail", "one"])
-    with pytest.raises(ValidationError, match="expects one of"):
-        parse_call_args(spec, ["abc", "sideways"])
     with pytest.raises(ValidationError, match="at most"):
         parse_call_args(spec, ["a"] * 9)
+    with pytest.raises(ValidationError, match="invalid JSON arguments"):
+        parse_call_args(spec, ["{oops"])
     create = catalog.get_tool("create_environment")
-    assert parse_call_args(create, ["dev", "", "https://h/r.git", "odoo:17.0", "false"]) == {
+    values = create.validate(parse_call_args(create, ["dev", "", "https://h/r.git", "odoo:17.0", "false"]))
+    assert values == {
         "branch_name": "dev",
+        "template_name": "",
         "repo_url": "https://h/r.git",
         "odoo_image": "odoo:17.0",
         "sanitize": False,
     }
+
+
+BAD_START = "read_output: start: Input should be a valid integer"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["aaaaaaaaaaaaaaaaaaaaaaaa", "lines", "x"],
+        ['{"output_id": "aaaaaaaaaaaaaaaaaaaaaaaa", "start": "x"}'],
+    ],
+    ids=["positional", "json"],
+)
+def test_bad_arguments_get_the_catalog_validation_error(config_file: Path, args: list[str]) -> None:
+    result = runner.invoke(cli, ["call", "read_output", *args])
+    assert result.exit_code == 1, result.output
+    assert f"error: ValidationError: {BAD_START}" in result.output and "(got 'x')" in result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_bounds_and_choices_are_enforced_on_the_command_line(config_file: Path) -> None:
+    big = runner.invoke(cli, ["call", "get_environment_logs", "dev", "99999"])
+    assert (
+        big.exit_code == 1
+        and "get_environment_logs: lines: Input should be less than or equal to 5000" in (big.output)
+    )
+    user = runner.invoke(cli, ["call", "run_odoo_command", "dev", "id", "admin"])
+    assert user.exit_code == 1 and "run_odoo_command: user: Input should be 'odoo' or 'root'" in user.output
+
+
+def test_list_shows_agent_tools_and_verbose_marks_operator_ones() -> None:
+    plain = runner.invoke(cli, ["list"])
+    assert plain.exit_code == 0 and "init_template(" not in plain.output
+    assert "run_db_query(branch_name, query)\n" in plain.output  # no lock: it locks only writes
+    verbose = runner.invoke(cli, ["list", "--verbose"])
+    assert "init_template(odoo_image" in verbose.output and "[operator-only: not on MCP]" in verbose.output
+    assert LOCK_TEXT["branch"] in verbose.output
+    markdown = runner.invoke(cli, ["list", "--markdown"])
+    assert markdown.output.startswith("# Tools reference")
+    refused = runner.invoke(cli, ["call", "cleanup"])
+    assert refused.exit_code == 1 and "operator tool" in refused.output
+
+
+def test_admin_commands_take_the_lock_of_their_tool(config_file: Path) -> None:
+    app = App(load())
+    with app.locks.hold(LockScope.team("1"), "a template operation"):
+        busy = runner.invoke(cli, ["delete-template", "old"])
+    assert busy.exit_code == 1 and busy.output.startswith("error: BusyError: ")
+    with app.locks.hold(LockScope.system(), "another init"):
+        for command in (["init"], ["destroy"]):
+            result = runner.invoke(cli, command)
+            assert result.exit_code == 1 and "error: BusyError: " in result.output, command
+    bad = runner.invoke(cli, ["cleanup", "--team", "9"])
+    assert bad.exit_code == 1 and bad.output.startswith("error: NotFoundError: team")
 
 
 def test_call_a_tool_and_errors_exit_nonzero_without_traceback(config_file: Path) -> None:

@@ -9,6 +9,13 @@ import pytest
 from oduflow import config
 from oduflow.errors import ConfigError
 from oduflow.images import foreign_labels, is_reserved
+from oduflow.plugins import Hooks, new_plugin_manager
+from oduflow.testing import register_builtins
+
+
+def load(path: Path) -> config.Config:
+    """``config.load`` bound to the built-in plugins, as ``App`` binds it."""
+    return Hooks(register_builtins(new_plugin_manager())).configure(config.load(path))
 
 
 @pytest.mark.parametrize(
@@ -60,15 +67,17 @@ def test_bad_routing_settings(tmp_path: Path, routing: str, needle: str) -> None
     path = tmp_path / "oduflow.toml"
     path.write_text(f'[routing]\nmode = "traefik"\nacme_email = "a@b.c"\n{routing}\n[team.1]\n')
     with pytest.raises(ConfigError, match=needle):
-        config.load(path)
+        load(path)
 
 
 def test_routing_settings_defaults_and_values(tmp_path: Path) -> None:
     path = tmp_path / "oduflow.toml"
     path.write_text("[team.1]\n")
-    routing = config.load(path).routing
-    assert (routing.http_port, routing.https_port, routing.bind_address) == (80, 443, "")
-    assert (routing.traefik_image, routing.acme_ca_server) == ("traefik:v3.1", "")
+    routing = load(path).plugin_settings("routing_traefik")
+    assert (routing["http_port"], routing["https_port"], routing["bind_address"]) == (80, 443, "")
+    assert (routing["traefik_image"], routing["acme_ca_server"]) == ("traefik:v3.1", "")
     path.write_text('[routing]\nbind_address = "::1"\nhttp_port = 8080\n[team.1]\n')
-    routing = config.load(path).routing
-    assert (routing.bind_address, routing.http_port) == ("::1", 8080)
+    routing = load(path).plugin_settings("routing_traefik")
+    assert (routing["bind_address"], routing["http_port"]) == ("::1", 8080)
+    path.write_text('[plugins.routing_traefik]\nhttps_port = 8443\n[team.1]\n')
+    assert load(path).plugin_settings("routing_traefik")["https_port"] == 8443

@@ -159,8 +159,10 @@ def test_cli_arguments_of_the_odoo_tools() -> None:
     from oduflow import catalog
     from oduflow.surfaces.cli import parse_call_args
 
-    def parse(tool: str, *args: str) -> dict[str, object]:
-        return parse_call_args(catalog.get_tool(tool), list(args))
+    def parse(tool: str, *args: str) -> dict[str, object]:  # as `oduflow call` maps and the catalog coerces
+        spec = catalog.get_tool(tool)
+        raw = parse_call_args(spec, list(args))
+        return {k: v for k, v in spec.validate(raw).items() if k in raw}
 
     assert parse("get_environment_logs", "dev", "500") == {"branch_name": "dev", "lines": 500}
     assert parse("run_odoo_command", "dev", "pip3 install x", "root")["user"] == "root"
@@ -179,10 +181,10 @@ def test_cli_arguments_of_the_odoo_tools() -> None:
         "run_odoo_command",
         "run_odoo_shell",
         "write_file_in_odoo",
-        "run_db_query",
         "reset_admin_password",
     }
-    unlocked = {
+    unlocked = {  # run_db_query locks the branch itself, for a write only
+        "run_db_query",
         "get_environment_logs",
         "read_file_in_odoo",
         "search_in_odoo",

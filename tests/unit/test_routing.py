@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oduflow.config import parse
 from oduflow.contracts import RouteRequest, RoutingContext
 from oduflow.naming import Names
+from oduflow.plugins import new_plugin_manager
 from oduflow.ports import PortRegistry
 from oduflow.state import StateStore
+from oduflow.testing import bound_config, register_builtins
 from oduflow_plugins.routing_port import PortRouter
 from oduflow_plugins.routing_traefik import TraefikRouter, published_ports, static_arguments
 
 
 def context(tmp_path: Path, **routing: object) -> RoutingContext:
-    cfg = parse(
-        {"routing": routing, "team": {"1": {"hostname": "dev.example.com", "port_range": [56990, 56999]}}}
+    cfg = bound_config(
+        register_builtins(new_plugin_manager()),
+        {"routing": routing, "team": {"1": {"hostname": "dev.example.com", "port_range": [56990, 56999]}}},
     )
     store = StateStore(tmp_path / "s.db")
     return RoutingContext(

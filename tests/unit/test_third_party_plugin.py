@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -135,12 +136,13 @@ def test_the_new_environment_runs_its_own_oduflow(venv: Path) -> None:
 
 def test_oduflow_plugins_lists_the_example_next_to_the_builtins(venv: Path) -> None:
     found = plugins(venv)
-    assert found["example_storage"] == {
-        "name": "example_storage",
+    assert found["example"] == {
+        "name": "example",
         "distribution": "oduflow-example-plugin",
         "version": "0.1.0",
-        "hooks": ["oduflow_register_storage"],
+        "hooks": ["oduflow_declare_settings", "oduflow_register_routing", "oduflow_register_storage"],
         "builtin": False,
+        "settings": {"scheme": "http", "port": 0, "prefer_for_new_templates": False},
     }
     builtins = builtin_names()
     assert builtins <= set(found), f"built-ins missing: {builtins - set(found)}"
@@ -148,18 +150,45 @@ def test_oduflow_plugins_lists_the_example_next_to_the_builtins(venv: Path) -> N
 
 
 def test_disable_plugins_hides_it(venv: Path) -> None:
-    found = plugins(venv, ODUFLOW_DISABLE_PLUGINS="example_storage")
-    assert "example_storage" not in found
+    found = plugins(venv, ODUFLOW_DISABLE_PLUGINS="example")
+    assert "example" not in found
     assert builtin_names() <= set(found)
 
 
 def test_the_plugins_own_tests_pass_with_oduflow_testing(venv: Path, tmp_path: Path) -> None:
     """The example's tests use the ``oduflow.testing`` fixtures: they work outside Oduflow's tree."""
     project = shutil.copytree(EXAMPLE, tmp_path / "example-plugin", ignore=_IGNORED)
-    expected = (project / "tests" / "test_example.py").read_text().count("\ndef test_")
+    text = (project / "tests" / "test_example.py").read_text()
+    functions, suites = text.count("\ndef test_"), text.count("Contract):")
     out = run(
         [str(venv / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests"],
         env=clean_env(),
         cwd=project,
     )
-    assert expected >= 5 and f"{expected} passed" in out, out
+    passed = re.search(r"(\d+) passed", out)
+    assert functions >= 5 and suites == 2 and passed is not None, out
+    assert int(passed[1]) >= functions + 10 and "failed" not in out and "error" not in out, out
+
+
+def test_its_router_and_backend_are_selected_through_oduflow_toml(venv: Path, tmp_path: Path) -> None:
+    """``[routing].mode`` names the plugin's router and ``[plugins.example]`` configures it, in an
+    installed Oduflow (``App`` binds and checks the settings)."""
+    toml = tmp_path / "oduflow.toml"
+    toml.write_text(
+        f'[storage]\ndata_dir = "{tmp_path / "data"}"\n[routing]\nmode = "example-hosts"\n'
+        '[plugins.example]\nscheme = "https"\nprefer_for_new_templates = true\n'
+        '[team.1]\nhostname = "dev.example.com"\n'
+    )
+    code = (
+        "from oduflow.app import App; from oduflow.config import load; "
+        "from oduflow.contracts import RouteRequest; app = App(load()); "
+        "req = RouteRequest(team=app.config.team('1'), owner='env:feat', slug='feat'); "
+        "print(type(app.router).__name__, app.router.route(req).url, "
+        "app.hooks.preferred_storage(100.0, app.config))"
+    )
+    out = run(
+        [str(venv / "bin" / "python"), "-c", code], env=clean_env() | {"ODUFLOW_TOML": str(toml)}, cwd=venv
+    )
+    assert out.split() == ["ExampleHostsRouter", "https://feat.dev.example.com", "example-tmpfs"]
+    found = plugins(venv, ODUFLOW_TOML=str(toml))
+    assert found["example"]["settings"] == {"scheme": "https", "port": 0, "prefer_for_new_templates": True}

@@ -2,7 +2,8 @@
 
 ``oduflow_hooks``, ``register_plugin`` and ``builtin_plugins`` are fixtures of
 ``oduflow.testing`` (installed with Oduflow as a pytest plugin): the plugin manager they
-share holds only what the test registers, so the test sees exactly this plugin.
+share holds only what the test registers, so the test sees exactly this plugin. The
+contract suites of ``oduflow.testing`` run against the backend and the router.
 """
 
 from __future__ import annotations
@@ -14,12 +15,53 @@ from pathlib import Path
 from typing import Any
 
 import oduflow_example_plugin
+import pluggy
 import pytest
-from oduflow_example_plugin import MARKER_NAME, ExampleTmpfsStorage
+from oduflow_example_plugin import MARKER_NAME, ExampleHostsRouter, ExampleTmpfsStorage
 
-from oduflow.contracts import FilestoreSpec, StorageBackend
+from oduflow.contracts import FilestoreSpec, RouteRequest, RoutingContext, StorageBackend
 from oduflow.errors import ConfigError
+from oduflow.naming import Names
 from oduflow.plugins import Hooks
+from oduflow.testing import RouterContract, StorageBackendContract, bound_config
+
+
+class TestStorageContract(StorageBackendContract):
+    @pytest.fixture
+    def backend(self, oduflow_hooks: Hooks, register_plugin: Callable[..., Any]) -> StorageBackend:
+        register_plugin(oduflow_example_plugin)
+        return oduflow_hooks.storage("example-tmpfs")
+
+
+class TestRouterContract(RouterContract):
+    plugin = oduflow_example_plugin
+    router_name = "example-hosts"
+
+    @pytest.fixture
+    def routing_config(self) -> dict[str, Any]:
+        return {"routing": {"mode": "example-hosts"}, "plugins": {"example": {"scheme": "https"}}}
+
+
+def test_selected_through_oduflow_toml(
+    builtin_plugins: pluggy.PluginManager, oduflow_hooks: Hooks, register_plugin: Callable[..., Any]
+) -> None:
+    """``[routing].mode`` picks the router, ``[plugins.example]`` configures both."""
+    register_plugin(oduflow_example_plugin)
+    toml = {
+        "routing": {"mode": "example-hosts"},
+        "plugins": {"example": {"scheme": "https", "port": 8443, "prefer_for_new_templates": True}},
+        "team": {"1": {"hostname": "dev.example.com"}},
+    }
+    config = oduflow_hooks.configure(bound_config(builtin_plugins, toml))
+    ctx = RoutingContext(config=config, names=Names("example"), ports_for=lambda t: None, docker=lambda: None)  # type: ignore[arg-type,return-value]
+    router = oduflow_hooks.router(config.routing.mode, ctx)
+    assert isinstance(router, ExampleHostsRouter)
+    route = router.route(RouteRequest(team=config.team("1"), owner="env:feat", slug="feat"))
+    assert route.url == "https://feat.dev.example.com:8443"
+    assert oduflow_hooks.preferred_storage(500.0, config) == "example-tmpfs"
+    toml["plugins"] = {"example": {"scheme": "gopher"}}
+    with pytest.raises(ConfigError, match="key 'scheme' expects"):
+        oduflow_hooks.configure(bound_config(builtin_plugins, toml))
 
 
 @pytest.fixture
@@ -60,6 +102,7 @@ def test_lives_next_to_the_builtin_backends(
 ) -> None:
     register_plugin(oduflow_example_plugin)
     assert {"copy", "overlay", "example-tmpfs"} <= set(oduflow_hooks.storage_backends())
+    assert {"port", "traefik", "example-hosts"} <= set(oduflow_hooks.router_factories())
 
 
 def test_provision_gives_a_private_copy_and_records_it(backend: StorageBackend, spec: FilestoreSpec) -> None:

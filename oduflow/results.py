@@ -1,0 +1,222 @@
+"""Typed results of the tools agents use most.
+
+These TypedDicts describe what the services really return; the catalog turns them into the
+MCP ``outputSchema`` (MCP clients validate structured results against it) and the tools
+reference. Keys a service adds only in some cases are ``NotRequired``; nested parts whose
+shape belongs to another module (log issues, change plans) stay ``dict[str, Any]``.
+"""
+
+from typing import Any
+
+from typing_extensions import NotRequired, TypedDict
+
+
+class EnvironmentSummary(TypedDict):
+    """One environment of ``list_environments``."""
+
+    branch: str
+    status: str
+    url: str
+    template: str
+    odoo_image: str
+    repo_url: str
+    protected: bool
+    container: str
+
+
+class ContainerStats(TypedDict, total=False):
+    cpu_percent: float
+    memory_mb: float
+    memory_limit_mb: float
+
+
+class EnvironmentInfo(EnvironmentSummary):
+    """``get_environment_info``: the summary, the stored parameters (no secrets) and the container."""
+
+    slug: str
+    run_image: str
+    db_name: str
+    db_role: str
+    storage: str
+    uid: int
+    gid: int
+    sanitize: bool
+    conf_source: str
+    branch_created: bool
+    workspace: str
+    container_status: str
+    filestore_healthy: bool
+    created_at: Any
+    stats: NotRequired[ContainerStats]
+
+
+class CreatedEnvironment(TypedDict):
+    """``create_environment``."""
+
+    branch: str
+    url: str
+    database: str
+    template: str
+    odoo_image: str
+    image: str
+    repo_url: str
+    storage: str
+    branch_created_from_default: bool
+    odoo_conf: str
+    container: str
+    status: str
+
+
+class PullResult(TypedDict):
+    """``pull_and_apply``: ``plan`` and ``changed_files_total`` only when something changed."""
+
+    branch: str
+    dry_run: bool
+    old_commit: str
+    new_commit: str
+    changed_files: list[Any]
+    actions: list[dict[str, Any]]
+    summary: str
+    changed_files_total: NotRequired[int]
+    plan: NotRequired[dict[str, Any]]
+    remote_branch: NotRequired[str]
+
+
+class RestartOutcome(TypedDict):
+    ok: bool
+    status: NotRequired[str]
+    error: NotRequired[str]
+
+
+class ModuleOperationResult(TypedDict):
+    """``install_odoo_modules`` / ``upgrade_odoo_modules``."""
+
+    ok: bool
+    exit_code: int | None
+    modules: list[str]
+    modules_loaded: list[str]
+    modules_not_loaded: list[str]
+    error: dict[str, Any] | None
+    errors: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    warnings_total: int
+    excerpt: str
+    command: str
+    timed_out: bool
+    log: str
+    restart: RestartOutcome
+    summary: str
+
+
+class TestRunResult(TypedDict):
+    """``run_odoo_tests``."""
+
+    ok: bool
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    total: int
+    exit_code: int | None
+    failures: list[dict[str, Any]]
+    failures_omitted: int
+    load_errors: list[dict[str, Any]]
+    summary_line: str | None
+    modules: list[str]
+    tail: str
+    summary: str
+    command: str
+    timed_out: bool
+    log: str
+
+
+class LogsResult(TypedDict):
+    """``get_environment_logs``."""
+
+    branch: str
+    status: str
+    lines: int
+    logs: str
+    truncated: NotRequired[bool]
+
+
+class CommandResult(TypedDict):
+    """``run_odoo_command``."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    truncated: bool
+    error: NotRequired[str]
+
+
+class ShellResult(TypedDict):
+    """``run_odoo_shell``."""
+
+    ok: bool
+    exit_code: int | None
+    stdout: str
+    error: str | None
+    traceback: str | None
+    stderr: str
+    timed_out: bool
+    truncated: NotRequired[bool]
+
+
+class QueryResult(TypedDict):
+    """``run_db_query``."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    rowcount: int | None
+    status: str
+    truncated: bool
+    note: NotRequired[str]
+
+
+class FileResult(TypedDict):
+    """``read_file_in_odoo``: ``content`` and line numbers for a file, ``listing`` for a directory."""
+
+    path: str
+    type: str
+    listing: NotRequired[str]
+    size: NotRequired[int | None]
+    total_lines: NotRequired[int]
+    start_line: NotRequired[int | None]
+    end_line: NotRequired[int | None]
+    truncated: NotRequired[bool]
+    content: NotRequired[str]
+    note: NotRequired[str]
+
+
+class OutputPage(TypedDict):
+    """``read_output``: a page of a cached output (mode ``info``: its metadata)."""
+
+    output_id: str
+    mode: str
+    tool: str | None
+    created: Any
+    total_lines: int | None
+    start: NotRequired[int | None]
+    end: NotRequired[int | None]
+    text: NotRequired[str]
+    truncated: NotRequired[bool]
+    next_start: NotRequired[int | None]
+    matches: NotRequired[int]
+    chars: NotRequired[int | None]
+    modes: NotRequired[list[str]]
+
+
+class TemplateSummary(TypedDict):
+    """One template profile of ``list_templates``."""
+
+    name: str
+    status: str
+    database: str
+    dump: str | None
+    dump_mb: float
+    filestore_mb: float
+    storage: str
+    metadata: dict[str, Any]
+    error: NotRequired[str]
