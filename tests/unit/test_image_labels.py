@@ -79,5 +79,5 @@ def test_routing_settings_defaults_and_values(tmp_path: Path) -> None:
     path.write_text('[routing]\nbind_address = "::1"\nhttp_port = 8080\n[team.1]\n')
     routing = load(path).plugin_settings("routing_traefik")
     assert (routing["bind_address"], routing["http_port"]) == ("::1", 8080)
-    path.write_text('[plugins.routing_traefik]\nhttps_port = 8443\n[team.1]\n')
+    path.write_text("[plugins.routing_traefik]\nhttps_port = 8443\n[team.1]\n")
     assert load(path).plugin_settings("routing_traefik")["https_port"] == 8443
