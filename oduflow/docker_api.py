@@ -20,6 +20,7 @@ import docker
 import docker.errors
 from docker import DockerClient
 from docker.models.containers import Container
+from docker.utils import socket as docker_socket
 from docker.utils.socket import STDERR, frames_iter
 
 from oduflow import images
@@ -223,6 +224,75 @@ def _close_socket(sock: Any) -> None:
         raw.shutdown(socket.SHUT_RDWR)
     with suppress(OSError):
         sock.close()
+
+
+@dataclass
+class TtyExec:
+    """A process started by :func:`exec_tty`: a TTY in the container, its stream on a raw socket.
+
+    With a TTY the engine does not multiplex the stream: bytes written go to the terminal's input,
+    bytes read are what the terminal shows (stdout and stderr together).
+    """
+
+    container: Container
+    exec_id: str
+    sock: Any
+    closed: bool = False
+
+    def read(self, size: int = 65536) -> bytes:
+        """The next bytes the terminal shows (blocking); ``b""`` once the stream is closed."""
+        try:
+            return bytes(docker_socket.read(self.sock, size) or b"")
+        except (OSError, ValueError):  # ValueError: closed by close() meanwhile
+            return b""
+
+    def write(self, data: bytes) -> None:
+        """Type ``data`` on the terminal."""
+        getattr(self.sock, "_sock", self.sock).sendall(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Set the terminal's size (the process gets ``SIGWINCH``)."""
+        with suppress(docker.errors.APIError):  # the process has just ended
+            self.container.client.api.exec_resize(self.exec_id, height=rows, width=cols)
+
+    def running(self) -> bool:
+        """Whether the process still runs."""
+        try:
+            return bool(self.container.client.api.exec_inspect(self.exec_id).get("Running"))
+        except docker.errors.APIError:
+            return False
+
+    def close(self) -> None:
+        """Close the stream (a reader blocked in :meth:`read` returns); the process is not killed."""
+        if not self.closed:
+            self.closed = True
+            _close_socket(self.sock)
+
+
+def exec_tty(
+    container: Container,
+    argv: list[str],
+    *,
+    user: str = "",
+    env: Mapping[str, str] | None = None,
+    size: tuple[int, int] = (80, 24),
+) -> TtyExec:
+    """Start ``argv`` in ``container`` on a new TTY of ``size`` (columns, rows), standard input open.
+
+    The engine does not kill such a process when its stream closes: whoever starts one stops it
+    (e.g. by its pid, see :mod:`oduflow.services.terminal`).
+    """
+    api = container.client.api
+    try:
+        exec_id = api.exec_create(
+            container.id, argv, user=user, environment=dict(env or {}), stdin=True, tty=True
+        )["Id"]
+        sock = api.exec_start(exec_id, tty=True, socket=True)
+    except docker.errors.APIError as exc:
+        raise OduflowError(f"cannot run a command in {container.name}: {exc.explanation}") from None
+    process = TtyExec(container, exec_id, sock)
+    process.resize(*size)
+    return process
 
 
 def put_file(
@@ -493,3 +563,59 @@ def remove_image(client: DockerClient, image_id: str) -> bool:
     except docker.errors.ImageNotFound:
         return False
     return True
+
+
+class LogFollower:
+    """The last ``tail`` lines of a container's log, then the lines it prints, bounded.
+
+    :meth:`lines` blocks (run it in a worker thread) and ends after ``max_lines`` lines,
+    ``timeout`` seconds, when the container stops or when :meth:`close` is called from any
+    thread; a line longer than ``max_line_bytes`` is cut. Memory stays bounded either way.
+    """
+
+    def __init__(
+        self, container: Container, *, tail: int, timeout: float, max_lines: int, max_line_bytes: int = 8192
+    ) -> None:
+        self.max_lines = max_lines
+        self.max_line_bytes = max_line_bytes
+        self.reason = "container stopped"
+        """Why :meth:`lines` ended: ``container stopped``, ``deadline``, ``line cap`` or ``closed``."""
+        self._stream = container.logs(stdout=True, stderr=True, stream=True, follow=True, tail=tail)
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(timeout, self.close, kwargs={"reason": "deadline"})
+        self._timer.daemon = True
+        self._timer.start()
+
+    def close(self, reason: str = "closed") -> None:
+        """Stop following (idempotent, thread-safe): :meth:`lines` returns soon after."""
+        with self._lock:
+            if self._closed.is_set():
+                return
+            self.reason = reason
+            self._closed.set()
+        self._timer.cancel()
+        with suppress(Exception):  # the socket may already be gone
+            self._stream.close()
+
+    def lines(self) -> Iterator[str]:
+        """Each log line (without its newline) until one of the bounds above is reached."""
+        pending, count = bytearray(), 0
+        try:
+            for chunk in self._stream:
+                pending += chunk
+                *complete, rest = pending.split(b"\n")
+                pending = bytearray(rest[: self.max_line_bytes])
+                for line in complete:
+                    yield line[: self.max_line_bytes].decode(errors="replace")
+                    count += 1
+                    if count >= self.max_lines:
+                        self.close("line cap")
+                        return
+            if pending and not self._closed.is_set():
+                yield pending.decode(errors="replace")
+        except Exception:  # a read on the socket close() shut down; anything else is re-raised
+            if not self._closed.is_set():
+                raise
+        finally:
+            self.close("container stopped")  # no-op when closed already (the reason is kept)

@@ -73,6 +73,12 @@ class AuthError(OduflowError):
     http_status = 401
 
 
+class ForbiddenError(OduflowError):
+    """The caller is known but may not do this (e.g. a cross-site request to the web surface)."""
+
+    http_status = 403
+
+
 class ExternalCommandError(OduflowError):
     """A git, psql, Docker or Odoo command failed.
 

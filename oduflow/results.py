@@ -220,3 +220,50 @@ class TemplateSummary(TypedDict):
     storage: str
     metadata: dict[str, Any]
     error: NotRequired[str]
+
+
+class ProtectionResult(TypedDict):
+    """``protect_environment`` / ``unprotect_environment``."""
+
+    branch: str
+    protected: bool
+
+
+class ContainerUsage(ContainerStats):
+    """One running environment container of ``get_system_stats``."""
+
+    branch: str
+    container: str
+
+
+class HostUsage(TypedDict):
+    """The host of ``get_system_stats``."""
+
+    load_average: list[float]
+    cpu_count: int
+    memory_total_mb: float
+    memory_available_mb: float
+    memory_used_percent: float
+
+
+class SystemStats(TypedDict):
+    """``get_system_stats``."""
+
+    containers: list[ContainerUsage]
+    host: HostUsage
+
+
+class GuideSummary(TypedDict):
+    """One guide of ``list_agent_guides``."""
+
+    filename: str
+    title: str
+    size: int
+    source: str
+
+
+class GuideContent(TypedDict):
+    """``get_agent_guide``."""
+
+    filename: str
+    content: str

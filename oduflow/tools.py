@@ -16,10 +16,14 @@ from oduflow.results import (
     CreatedEnvironment,
     EnvironmentInfo,
     EnvironmentSummary,
+    GuideContent,
+    GuideSummary,
     OutputPage,
+    ProtectionResult,
+    SystemStats,
     TemplateSummary,
 )
-from oduflow.services import env_create, environments, guides, templates, templates_share
+from oduflow.services import env_create, environments, guides, stats, templates, templates_share
 from oduflow.toolspec import Call, tool
 
 Branch = Annotated[str, Field(description="Git branch name of the environment, e.g. 'feature-login'.")]
@@ -143,6 +147,51 @@ def get_environment_info(call: Call, branch_name: Branch) -> EnvironmentInfo:
     return cast("EnvironmentInfo", environments.get_environment_info(call.app, call.team, branch_name))
 
 
+@tool(lock="branch", title="Recreate an environment", destructive=True, open_world=True)
+def recreate_environment(call: Call, branch_name: Branch) -> CreatedEnvironment:
+    """Delete an environment and create it again with the same template, repository, Odoo image
+    and sanitize setting: a fresh database and filestore from the template, a fresh checkout.
+
+    Everything done in the environment (data, installed modules, files) is lost. Refused for
+    protected environments. Returns what create_environment returns.
+    """
+    return cast(
+        "CreatedEnvironment", env_create.recreate_environment(call.app, call.team, branch_name, call.progress)
+    )
+
+
+@tool(lock="branch", title="Protect an environment", idempotent=True)
+def protect_environment(call: Call, branch_name: Branch) -> ProtectionResult:
+    """Protect an environment: delete, recreate and stop are refused (ProtectedError) until it
+    is unprotected. Other operations are unaffected.
+
+    Returns ``branch`` and ``protected`` (true).
+    """
+    return cast("ProtectionResult", environments.set_protected(call.app, call.team, branch_name, True))
+
+
+@tool(lock="branch", title="Unprotect an environment", idempotent=True)
+def unprotect_environment(call: Call, branch_name: Branch) -> ProtectionResult:
+    """Remove an environment's protection: it can be stopped and deleted again.
+
+    Returns ``branch`` and ``protected`` (false).
+    """
+    return cast("ProtectionResult", environments.set_protected(call.app, call.team, branch_name, False))
+
+
+@tool(title="Resource usage", read_only=True, idempotent=True)
+def get_system_stats(call: Call) -> SystemStats:
+    """CPU and memory of your team's running environment containers, and the load and memory
+    of the server's host.
+
+    Returns ``containers`` (per running environment: ``branch``, ``container``,
+    ``cpu_percent``, ``memory_mb``, ``memory_limit_mb``) and ``host`` (``load_average`` over 1,
+    5 and 15 minutes, ``cpu_count``, ``memory_total_mb``, ``memory_available_mb``,
+    ``memory_used_percent``).
+    """
+    return cast("SystemStats", stats.system_stats(call.app, call.team))
+
+
 # --- templates ------------------------------------------------------------------------
 @tool(title="List templates", read_only=True, idempotent=True)
 def list_templates(call: Call) -> list[TemplateSummary]:
@@ -262,3 +311,26 @@ def get_odoo_development_guide(
     version.
     """
     return guides.development_guide(call.app, call.team, version)
+
+
+@tool(title="List agent guides", read_only=True, idempotent=True)
+def list_agent_guides(call: Call) -> list[GuideSummary]:
+    """List the agent guides your team can read: the agent instructions and the Odoo
+    development guides (your team's copies first, else the bundled ones).
+
+    Returns a list with, per guide, ``filename``, ``title``, ``size`` (characters) and
+    ``source`` (``team`` or ``bundled``). Read one with get_agent_guide.
+    """
+    return cast("list[GuideSummary]", guides.list_guides(call.app, call.team))
+
+
+@tool(title="Read an agent guide", read_only=True, idempotent=True, shape_output=False)
+def get_agent_guide(
+    call: Call,
+    filename: Annotated[str, Field(description="File name of the guide, e.g. 'agent_guide.md'.")],
+) -> GuideContent:
+    """Read one agent guide by file name (see list_agent_guides).
+
+    Returns ``filename`` and ``content`` (Markdown text).
+    """
+    return {"filename": filename, "content": guides.read_guide(call.app, call.team, filename)}

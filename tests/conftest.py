@@ -25,7 +25,7 @@ import pytest
 pytest_plugins = ["tests.fixtures.instance", "tests.fixtures.engine", "tests.images.fixtures"]
 
 TEST_PREFIX = os.environ.get("ODUFLOW_TEST_PREFIX", "oduflowtest")
-TIERS = ("unit", "docker", "e2e", "security")
+TIERS = ("unit", "docker", "e2e", "security", "browser")
 TESTS_DIR = Path(__file__).parent
 
 

@@ -208,7 +208,8 @@ def set_protected(app: App, team: TeamConfig, branch: str, protected: bool) -> d
     return {"branch": env.branch, "protected": protected}
 
 
-def _stats(container: Container) -> dict[str, Any]:
+def container_stats(container: Container) -> dict[str, Any]:
+    """CPU (percent of one core times the cores) and memory of a running container; ``{}`` else."""
     if container.status != "running":
         return {}
     s = container.stats(stream=False)
@@ -244,7 +245,7 @@ def get_environment_info(app: App, team: TeamConfig, branch: str) -> dict[str, A
         }
     )
     if c is not None:
-        info["stats"] = _stats(c)
+        info["stats"] = container_stats(c)
     return info
 
 

@@ -24,13 +24,33 @@ def _guide_dirs(app: App, team: TeamConfig) -> list[Path]:
 
 def read_guide(app: App, team: TeamConfig, filename: str) -> str:
     """The content of guide ``filename``: the team's copy, else the bundled one."""
-    if not _FILENAME.fullmatch(filename) or filename.startswith("."):
+    if not _valid_name(filename):
         raise ValidationError(f"invalid guide name {filename!r}")
     for folder in _guide_dirs(app, team):
         path = folder / filename
         if path.is_file():
             return path.read_text(encoding="utf-8")
     raise NotFoundError(f"agent guide '{filename}' not found")
+
+
+def list_guides(app: App, team: TeamConfig) -> list[dict[str, object]]:
+    """Every guide :func:`read_guide` serves, by file name: ``filename``, ``title`` (its first
+    heading), ``size`` and ``source`` (``team`` for the team's copy, else ``bundled``)."""
+    found: dict[str, dict[str, object]] = {}
+    for folder, source in zip(_guide_dirs(app, team), ("team", "bundled"), strict=True):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.name in found or not _valid_name(path.name) or not path.is_file():
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            title = next((ln.lstrip("# ").strip() for ln in text.splitlines() if ln.startswith("#")), "")
+            found[path.name] = {"filename": path.name, "title": title, "size": len(text), "source": source}
+    return [found[name] for name in sorted(found)]
+
+
+def _valid_name(filename: str) -> bool:
+    return bool(_FILENAME.fullmatch(filename)) and not filename.startswith(".")
 
 
 def normalize_version(version: str | int | float) -> int:

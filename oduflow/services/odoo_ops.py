@@ -39,6 +39,10 @@ TEST_TAGS_RE = re.compile(r"[A-Za-z0-9_.,:/*+\-\[\]]+")
 MAX_LOG_LINES = 5000
 MAX_LOG_BYTES = 1_000_000
 """Bytes of log ``get_environment_logs`` returns at most (its end: lines can be endless)."""
+FOLLOW_TIMEOUT = 900.0
+"""Seconds one ``follow_environment_logs`` follows a log (the viewer offers to follow again)."""
+FOLLOW_MAX_LINES = 50_000
+"""Lines one ``follow_environment_logs`` yields at most."""
 MAX_FAILURES = 50
 JOB_PORTS = (20000, 30000)
 USERS = ("odoo", "root")
@@ -105,13 +109,20 @@ def odoo_argv(db_name: str, *args: str, http_port: int) -> list[str]:
     ]  # fmt: skip
 
 
-_SHELL_SCRIPT = 'exec odoo shell -c "$1" -d "$2" --no-http --http-port="$4" < "$3"'
+_SHELL_COMMAND = 'exec odoo shell -c "$1" -d "$2" --no-http --http-port="$3"'
 _PORT_TAKEN = "Address already in use"
 
 
 def shell_argv(db_name: str, code_path: str, http_port: int) -> list[str]:
     """``odoo shell`` reading ``code_path`` on standard input (``sh`` runs in the container)."""
-    return ["sh", "-c", _SHELL_SCRIPT, "sh", CONF_PATH, db_name, code_path, str(http_port)]
+    script = _SHELL_COMMAND + ' < "$4"'
+    return ["sh", "-c", script, "sh", CONF_PATH, db_name, str(http_port), code_path]
+
+
+def terminal_argv(db_name: str, http_port: int) -> list[str]:
+    """:func:`shell_argv` reading the standard input it is given: on a TTY, Odoo's interactive
+    console (the web terminal, :mod:`oduflow.services.terminal`)."""
+    return ["sh", "-c", _SHELL_COMMAND, "sh", CONF_PATH, db_name, str(http_port)]
 
 
 def exec_odoo(
@@ -270,15 +281,28 @@ def _test_summary(run: TestRun, timed_out: bool) -> str:
 
 
 # --- logs ------------------------------------------------------------------------------------
-def get_environment_logs(app: App, team: TeamConfig, branch: str, lines: int = 100) -> dict[str, Any]:
-    """The last ``lines`` lines (1-5000) of the environment container's log."""
+def _log_container(app: App, team: TeamConfig, branch: str, lines: int) -> tuple[Env, Container]:
     if not isinstance(lines, int) or not 1 <= lines <= MAX_LOG_LINES:
         raise ValidationError(f"lines must be between 1 and {MAX_LOG_LINES}")
     env = get_env(app, team, branch)
-    container = environments._container(app, env)
+    return env, environments._container(app, env)
+
+
+def get_environment_logs(app: App, team: TeamConfig, branch: str, lines: int = 100) -> dict[str, Any]:
+    """The last ``lines`` lines (1-5000) of the environment container's log."""
+    env, container = _log_container(app, team, branch, lines)
     text, truncated = docker_api.read_logs(container, tail=lines, max_output=MAX_LOG_BYTES)
     out = {"branch": env.branch, "status": container.status, "lines": lines, "logs": text}
     return out | ({"truncated": True} if truncated else {})
+
+
+def follow_environment_logs(
+    app: App, team: TeamConfig, branch: str, lines: int = 200
+) -> docker_api.LogFollower:
+    """The last ``lines`` lines (1-5000) of the environment container's log, then what it prints,
+    for at most :data:`FOLLOW_TIMEOUT` seconds and :data:`FOLLOW_MAX_LINES` lines."""
+    _env, container = _log_container(app, team, branch, lines)
+    return docker_api.LogFollower(container, tail=lines, timeout=FOLLOW_TIMEOUT, max_lines=FOLLOW_MAX_LINES)
 
 
 # --- commands ----------------------------------------------------------------------------------

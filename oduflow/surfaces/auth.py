@@ -41,6 +41,15 @@ def _host_team(config: Config, host: str | None) -> TeamConfig | None:
     return None
 
 
+def host_team(config: Config, host: str | None) -> TeamConfig | None:
+    """The team a request without a token is for: its ``Host`` header, else the only team,
+    else team "1" (``None`` when there is none of these)."""
+    team = _host_team(config, host)
+    if team is None and len(config.teams) == 1:
+        team = next(iter(config.teams.values()))
+    return team if team is not None else config.teams.get("1")
+
+
 def resolve_team(config: Config, headers: Mapping[str, str]) -> TeamConfig:
     """The caller's team, or :class:`AuthError` when its token is missing or wrong."""
     token = bearer_token(headers)
@@ -49,11 +58,7 @@ def resolve_team(config: Config, headers: Mapping[str, str]) -> TeamConfig:
         if team is None:
             raise AuthError("invalid bearer token")
         return team
-    team = _host_team(config, headers.get("host"))
-    if team is None and len(config.teams) == 1:
-        team = next(iter(config.teams.values()))
-    if team is None:
-        team = config.teams.get("1")
+    team = host_team(config, headers.get("host"))
     if team is None:
         raise AuthError("cannot tell which team this request is for: send the team's bearer token")
     if team.auth_token:

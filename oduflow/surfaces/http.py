@@ -1,4 +1,5 @@
-"""The HTTP server: MCP (Streamable HTTP) at ``/mcp`` behind per-team bearer-token auth."""
+"""The HTTP server: MCP (Streamable HTTP) at ``/mcp`` behind per-team bearer-token auth, and the
+web surface (REST API, dashboard) behind per-team HTTP Basic auth at the other paths."""
 
 from __future__ import annotations
 
@@ -8,24 +9,20 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oduflow import __version__
 from oduflow.app import App
 from oduflow.config import Config
-from oduflow.errors import AuthError, OduflowError
+from oduflow.errors import OduflowError
 from oduflow.surfaces.auth import resolve_team
+from oduflow.surfaces.http_errors import error_response
 from oduflow.surfaces.mcp import TEAM_STATE, build_mcp
+from oduflow.surfaces.web import api, web_routes
+from oduflow.surfaces.web.auth import WebAuthMiddleware
 
 log = logging.getLogger("oduflow.http")
-
-
-def error_response(exc: OduflowError) -> JSONResponse:
-    """The one mapping of the error tree on HTTP: ``{"ok": false, "error", "type"}`` with the
-    error's :attr:`~oduflow.errors.OduflowError.http_status` (and a Bearer challenge on 401)."""
-    headers = {"www-authenticate": "Bearer"} if isinstance(exc, AuthError) else None
-    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
 
 class McpAuthMiddleware:
@@ -61,8 +58,19 @@ def startup_lines(cfg: Config, port: int | None = None) -> list[str]:
     return lines
 
 
+def startup_warnings(cfg: Config) -> list[str]:
+    """A warning per team whose web interface is open (empty ``ui_password``)."""
+    return [
+        f"[team.{team.id}] ui_password is empty: the web dashboard and REST API of this team are "
+        "open to anyone who can reach the server (set ui_password in oduflow.toml)"
+        for team in cfg.teams.values()
+        if not team.ui_password
+    ]
+
+
 def build_http_app(app: App) -> Starlette:
-    """The Starlette application served by ``oduflow``."""
+    """The Starlette application served by ``oduflow``: ``/healthz``, MCP at ``/mcp`` and the
+    web surface (:func:`~oduflow.surfaces.web.web_routes`: REST API, dashboard) at every other path."""
     mcp = build_mcp(app)
     hosts = sorted({t.hostname for t in app.config.teams.values()} | {"localhost", "127.0.0.1"})
     mcp_app = mcp.http_app(path="/mcp", allowed_hosts=[*hosts, *(f"{h}:*" for h in hosts)])
@@ -70,7 +78,12 @@ def build_http_app(app: App) -> Starlette:
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True, "version": __version__})
 
-    routes: list[Any] = [Route("/healthz", health), Mount("/", app=mcp_app)]
-    web = Starlette(routes=routes, lifespan=mcp_app.lifespan)
+    routes: list[Any] = [
+        Route("/healthz", health),
+        Route("/mcp", mcp_app),  # MCP's own app routes and answers /mcp, whatever the method
+        *web_routes(app),
+    ]
+    web = Starlette(routes=routes, lifespan=mcp_app.lifespan, exception_handlers=api.ROUTER_ERRORS)
+    web.add_middleware(WebAuthMiddleware, oduflow_app=app)
     web.add_middleware(McpAuthMiddleware, oduflow_app=app)
     return web

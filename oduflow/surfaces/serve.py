@@ -9,7 +9,7 @@ import uvicorn
 from oduflow.app import App
 from oduflow.errors import OduflowError, ValidationError
 from oduflow.services.environments import restore_environments
-from oduflow.surfaces.http import build_http_app, startup_lines
+from oduflow.surfaces.http import build_http_app, startup_lines, startup_warnings
 from oduflow.surfaces.mcp import build_mcp
 
 log = logging.getLogger("oduflow")
@@ -51,4 +51,6 @@ def serve(
     port = port or app.config.server.port
     for line in startup_lines(app.config, port):
         log.info(line)
+    for line in startup_warnings(app.config):
+        log.warning(line)
     uvicorn.run(build_http_app(app), host=host, port=port, log_level="info", workers=1)

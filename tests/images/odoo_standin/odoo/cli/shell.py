@@ -24,6 +24,25 @@ from odoo.cli.command import setup
 from odoo.tools import config
 
 
+def raise_keyboard_interrupt(*a: Any) -> None:
+    raise KeyboardInterrupt()
+
+
+class Console(code.InteractiveConsole):
+    """Odoo's console: ``code.InteractiveConsole`` with readline line editing and tab completion."""
+
+    def __init__(self, locals: dict[str, Any] | None = None, filename: str = "<console>") -> None:
+        code.InteractiveConsole.__init__(self, locals, filename)
+        try:
+            import readline
+            import rlcompleter
+        except ImportError:
+            print("readline or rlcompleter not available, autocomplete disabled.")
+        else:
+            readline.set_completer(rlcompleter.Completer(locals).complete)
+            readline.parse_and_bind("tab: complete")
+
+
 def _console(local_vars: dict[str, Any]) -> None:
     if not os.isatty(sys.stdin.fileno()):
         local_vars["__name__"] = "__main__"
@@ -33,7 +52,8 @@ def _console(local_vars: dict[str, Any]) -> None:
         print(f"No environment set, use `{sys.argv[0]} shell -d dbname` to get one.")
     for name in sorted(local_vars):
         print(f"{name}: {local_vars[name]}")
-    code.InteractiveConsole(locals=local_vars).interact()
+    # Odoo tries ipython, ptpython, bpython first; the stand-in has none of them: its Console
+    Console(locals=local_vars).interact()
 
 
 def run_shell(args: list[str]) -> int:
@@ -42,7 +62,7 @@ def run_shell(args: list[str]) -> int:
 
     setup(args, "shell")
     server.start(preload=[], stop=True)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, raise_keyboard_interrupt)
     dbnames = config.db_names
     if len(dbnames) > 1:
         sys.exit("-d/--database/db_name has multiple database, please provide a single one")
