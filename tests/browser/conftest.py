@@ -50,13 +50,16 @@ def web_server(instance: Instance) -> Iterator[Server]:
     yield from start_server(config, instance.root / "browser-server.log")
 
 
-@pytest.fixture(scope="session")
+# package scope, not session: Playwright's sync API keeps an asyncio loop running in the main
+# thread while it is started, and every later test that runs a loop of its own (asyncio.run, the
+# MCP clients) would fail; it is stopped once the last browser test has run.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"the browser tier needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")

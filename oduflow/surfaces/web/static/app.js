@@ -399,4 +399,13 @@ function start() {
   setInterval(refreshStats, STATS_MS);
 }
 
-document.addEventListener("DOMContentLoaded", start);
+// --- panels -----------------------------------------------------------------------------------
+// A panel script (loaded after this one) registers itself with Oduflow.panel(start) and builds
+// its section with the helpers below; its start function runs once the page is loaded.
+const panels = [];
+window.Oduflow = { el, notify, getJson, callTool, panel: (startPanel) => panels.push(startPanel) };
+
+document.addEventListener("DOMContentLoaded", () => {
+  start();
+  for (const startPanel of panels) startPanel();
+});
