@@ -29,7 +29,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Call", "Catalog", "LockKind", "ToolSpec", "build_catalog", "invoke", "tool"]
 
-TOOL_MODULES = ("oduflow.tools", "oduflow.tools_odoo", "oduflow.tools_admin")
+TOOL_MODULES = (
+    "oduflow.tools",
+    "oduflow.tools_odoo",
+    "oduflow.tools_admin",
+    "oduflow.tools_auth",
+    "oduflow.tools_services",
+    "oduflow.tools_repos",
+)
 """The modules whose ``@tool`` functions make the built-in catalog."""
 
 

@@ -56,6 +56,9 @@ class ServerConfig:
     """Host names, addresses and CIDR networks the operator trusts (see :mod:`oduflow.urlpolicy`)."""
     name_prefix: str = "oduflow"
     """Prefix of every Docker resource name and label value of this instance."""
+    git_ca_file: str = ""
+    """PEM bundle of the certificate authorities git trusts for ``https://`` repositories
+    instead of the system's (``http.sslCAInfo``); empty: the system's."""
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,8 @@ class RouteRequest:
     owner: str
     slug: str
     container_port: int = 8069
+    host: str = ""
+    """A hostname asked for (an auxiliary service's); a router that routes by host may use it."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ hardened environment of :func:`oduflow.git.run_git` (no global or system configu
 private ``HOME``, no terminal prompt, no inherited ``GIT_*``/``SSH_*`` variables):
 
 - ``http.followRedirects=false``; ``GIT_ALLOW_PROTOCOL`` set to the URL's own protocol;
+- for ``https://``, the operator's CA bundle (``[server].git_ca_file``) as ``http.sslCAInfo``
+  when one is set (the system's otherwise);
 - the host resolved once, every address checked (:mod:`oduflow.urlpolicy`) and the connection
   pinned to them (``http.curloptResolve`` for HTTP, ``HostName`` + ``HostKeyAlias`` for SSH);
 - credential helpers reset, then only the team's store (``<team dir>/.git-credentials``, 0600)
@@ -54,14 +56,25 @@ def credential_env(credentials_file: Path | None) -> dict[str, str]:
     """Environment that makes git read the team's credential store (if any)."""
     if credentials_file is None or not credentials_file.is_file():
         return {}
-    return add_config({}, [("credential.helper", _store_helper(credentials_file))])
+    return add_config({}, [("credential.helper", _read_only_helper(credentials_file))])
 
 
 def _store_helper(path: Path) -> str:
     return f"store --file={shlex.quote(str(path))}"
 
 
-def _write_private(path: Path, text: str) -> None:
+def _read_only_helper(path: Path) -> str:
+    """A helper that answers ``get`` from the store at ``path`` and ignores ``store``/``erase``.
+
+    Git erases a credential the server refused from every helper it asked: a wrong password in
+    one URL would otherwise delete the team's good stored credential for that host. Only
+    Oduflow writes the team's store (:func:`store_credentials`, :func:`remove_credentials`).
+    """
+    quoted = shlex.quote(f"--file={path}")
+    return f'!f() {{ if [ "$1" = get ]; then git credential-store {quoted} get; fi; }}; f'
+
+
+def write_private(path: Path, text: str) -> None:
     """Replace ``path`` by a 0600 file holding ``text`` (atomically)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -94,7 +107,16 @@ def store_credentials(credentials_file: Path, url: str) -> bool:
     prefix = f"{repo.scheme}://"
     suffix = f"@{repo.netloc()}"
     kept = [x for x in existing if x and not (x.startswith(prefix) and x.endswith(suffix))]
-    _write_private(credentials_file, "\n".join([line, *kept]) + "\n")
+    write_private(credentials_file, "\n".join([line, *kept]) + "\n")
+    return True
+
+
+def remove_credentials(credentials_file: Path, line: str) -> bool:
+    """Remove the line ``line`` from a git credential store file; False when it was not there."""
+    existing = credentials_file.read_text().splitlines() if credentials_file.is_file() else []
+    if line not in existing:
+        return False
+    write_private(credentials_file, "".join(f"{x}\n" for x in existing if x != line))
     return True
 
 
@@ -104,6 +126,8 @@ class GitAccess:
 
     policy: UrlPolicy
     team_dir: Path
+    ca_file: str = ""
+    """The operator's CA bundle for ``https://`` (``[server].git_ca_file``); empty: the system's."""
 
     @property
     def credentials_file(self) -> Path:
@@ -155,7 +179,13 @@ class GitAccess:
     ) -> dict[str, str]:
         """``base`` plus what a git run talking to ``repo`` needs (see the module docstring)."""
         pairs = [("http.followRedirects", "false"), ("credential.helper", "")]
-        pairs += [("credential.helper", _store_helper(p)) for p in stores if p.is_file()]
+        pairs += [
+            ("credential.helper", _read_only_helper(p) if p == self.credentials_file else _store_helper(p))
+            for p in stores
+            if p.is_file()
+        ]
+        if self.ca_file and repo.scheme == "https":
+            pairs.append(("http.sslCAInfo", self.ca_file))
         pairs.append(("http.curloptResolve", ""))
         if target is not None and target.addresses and urlpolicy.parse_ip(target.host) is None:
             addresses = ",".join(f"[{a}]" if ":" in a else a for a in target.addresses)
@@ -196,5 +226,5 @@ class GitAccess:
 
 
 def team_access(app: App, team: TeamConfig) -> GitAccess:
-    """The :class:`GitAccess` of ``team``: ``app``'s policy and the team's directory."""
-    return GitAccess(urlpolicy.for_app(app), app.team_dir(team.id))
+    """The :class:`GitAccess` of ``team``: ``app``'s policy, the team's directory and the CA bundle."""
+    return GitAccess(urlpolicy.for_app(app), app.team_dir(team.id), app.config.server.git_ca_file)

@@ -4,8 +4,9 @@
 
     <data_dir>/team_<id>/          (mode 0700)
         templates/<name>/          dump, metadata.json, filestore/
-        workspaces/<slug>/         repo/, repo.git/, odoo.conf, sessions/, filestore/, .sanitize/
-        shared_repos/
+        workspaces/<slug>/         repo/, repo.git/, extra/<name>/, odoo.conf, sessions/, filestore/,
+                                   .sanitize/
+        shared_repos/<name>/       bare clones of the extra addons repositories
         odoo_sanitize/             the team's sanitize scripts
         agent_guides/              the team's copies of the agent guides
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from oduflow.naming import under, validate_template_name
+from oduflow.naming import under, validate_name, validate_template_name
 
 if TYPE_CHECKING:
     from oduflow.app import App
@@ -53,6 +54,11 @@ class WorkspaceLayout:
     def conf(self) -> Path:
         return self.root / "odoo.conf"
 
+    def extra(self, name: str) -> Path:
+        """The worktree of extra addons repository ``name`` (validated; mounted read-only)."""
+        validate_name("repository", name)
+        return under(self.root / "extra", name)
+
     @property
     def sanitize_scripts(self) -> Path:
         """Where a Python sanitize script is put while a job container runs it."""
@@ -84,6 +90,16 @@ class TeamLayout:
     def workspace(self, slug: str) -> WorkspaceLayout:
         """The workspace of the environment ``slug`` (never outside :attr:`workspaces`)."""
         return WorkspaceLayout(under(self.workspaces, slug))
+
+    @property
+    def shared_repos(self) -> Path:
+        """The team's extra addons repositories (bare clones)."""
+        return self.root / "shared_repos"
+
+    def shared_repo(self, name: str) -> Path:
+        """The bare clone of extra addons repository ``name`` (validated; never outside)."""
+        validate_name("repository", name)
+        return under(self.shared_repos, name)
 
     @property
     def sanitize(self) -> Path:

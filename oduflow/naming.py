@@ -161,6 +161,18 @@ class Names:
         """A one-off container: unique per call, since jobs of parallel operations overlap."""
         return self._container(team, "job", f"{purpose}.{secrets.token_hex(4)}")
 
+    def service_container(self, team: str, service: str) -> str:
+        """An auxiliary service's container (``create_service``)."""
+        return self._container(team, "svc", service)
+
+    def service_alias(self, service: str) -> str:
+        """The name a team's containers reach a service by, on the team's network only."""
+        return f"{self.prefix}-svc-{service}"
+
+    def team_network(self, team: str) -> str:
+        """The team's own network: its services and its environments' containers, no other team's."""
+        return f"{self.prefix}_{team}_net"
+
     def legacy_env_container(self, team: str, slug: str) -> str:
         """The container name of environments made by earlier versions (not injective:
         use it only together with the container's ``oduflow.team``/``oduflow.env`` labels)."""

@@ -30,6 +30,15 @@ class ContainerStats(TypedDict, total=False):
     memory_limit_mb: float
 
 
+class ExtraAddonMount(TypedDict):
+    """One extra addons repository mounted in an environment, pinned to ``commit``."""
+
+    name: str
+    branch: str
+    commit: str
+    mount: NotRequired[str]
+
+
 class EnvironmentInfo(EnvironmentSummary):
     """``get_environment_info``: the summary, the stored parameters (no secrets) and the container."""
 
@@ -47,6 +56,7 @@ class EnvironmentInfo(EnvironmentSummary):
     container_status: str
     filestore_healthy: bool
     created_at: Any
+    extra_addons: list[ExtraAddonMount]
     stats: NotRequired[ContainerStats]
 
 
@@ -64,6 +74,7 @@ class CreatedEnvironment(TypedDict):
     branch_created_from_default: bool
     odoo_conf: str
     container: str
+    extra_addons: list[ExtraAddonMount]
     status: str
 
 
@@ -80,6 +91,7 @@ class PullResult(TypedDict):
     changed_files_total: NotRequired[int]
     plan: NotRequired[dict[str, Any]]
     remote_branch: NotRequired[str]
+    extra_addons: NotRequired[list[dict[str, Any]]]
 
 
 class RestartOutcome(TypedDict):
@@ -267,3 +279,90 @@ class GuideContent(TypedDict):
 
     filename: str
     content: str
+
+
+class ServicePreset(TypedDict):
+    """A saved service configuration (``list_service_presets``); env values masked."""
+
+    name: str
+    image: str
+    port: int
+    hostname: str
+    env_vars: dict[str, str]
+    """Variable names; every value shown as ``***`` (they are secrets)."""
+
+
+class ServiceSummary(ServicePreset):
+    """One auxiliary service (``list_services``, ``create_service``...)."""
+
+    status: str
+    url: str
+    host_port: int | None
+    address: str
+    """``alias:port`` the team's Odoo containers reach it at."""
+    container: str
+    image_id: str
+
+
+class CredentialInfo(TypedDict):
+    """One stored git credential of ``list_repo_credentials`` (never the secret)."""
+
+    host: str
+    scheme: str
+    username: str
+    """The user name; masked (``ghp_****``) when the token was given as the user name."""
+    token: str
+    """The token, masked: ``ghp_****``."""
+    token_only: bool
+
+
+class CredentialSetup(CredentialInfo):
+    """``setup_repo_auth``: the credential kept, and the repository it was verified with."""
+
+    repository: str
+    verified: bool
+    changed: bool
+    """False when the store already held exactly this credential."""
+    message: str
+
+
+class CredentialValidation(CredentialInfo):
+    """``validate_repo_credential``: ``status`` is ``valid``, ``invalid`` or ``unchecked``."""
+
+    repository: str
+    status: str
+    message: str
+
+
+class ExtraRepo(TypedDict):
+    """One extra addons repository of ``list_extra_repos`` (a bare clone of the team)."""
+
+    name: str
+    repo_url: str
+    default_branch: str
+    branches: list[str]
+    protected: bool
+    used_by: list[str]
+
+
+class ExtraRepoUpdate(ExtraRepo):
+    """``update_extra_repo``: the repository after the fetch and what moved."""
+
+    updated: list[dict[str, str]]
+    added: list[str]
+    removed: list[str]
+    note: str
+
+
+class ExtraRepoProtection(TypedDict):
+    """``protect_extra_repo`` / ``unprotect_extra_repo``."""
+
+    name: str
+    protected: bool
+
+
+class ExtraRepoDeleted(TypedDict):
+    """``delete_extra_repo``."""
+
+    name: str
+    deleted: bool

@@ -66,25 +66,41 @@ def create_environment(
     sanitize: Annotated[
         bool, Field(description="Run the sanitize scripts (disable mail servers...) before the first start.")
     ] = True,
+    extra_addons: Annotated[
+        str | dict[str, str],
+        Field(
+            description="Extra addons repositories to mount (see list_extra_repos): 'enterprise', "
+            "'enterprise,themes:main' (name:branch) or a JSON object name -> branch. Default: the "
+            "template's extra_addons."
+        ),
+    ] = "",
+    extra_addons_branch: Annotated[
+        str,
+        Field(description="Branch for the extra_addons given without one; default: each repository's own."),
+    ] = "",
 ) -> CreatedEnvironment:
     """Create an isolated Odoo environment for a git branch and return its URL once Odoo serves
     its database.
 
     Clones the branch (created from the default branch if it does not exist on the remote),
     clones the template database, gives it its own filestore, installs requirements.txt /
-    apt_packages.txt, sanitises, and starts Odoo with --dev=xml. All or nothing: on failure every
-    step is undone and the error names the failing step. Takes seconds to a few minutes.
+    apt_packages.txt, sanitises, and starts Odoo with --dev=xml. Each extra addons repository
+    gets a worktree at its branch's current commit, mounted read-only at
+    /mnt/extra-addons-NAME and added to addons_path (it stays on that commit: recreate the
+    environment to take newer ones). All or nothing: on failure every step is undone and the
+    error names the failing step. Takes seconds to a few minutes.
 
     Returns ``branch``, ``url``, ``database``, ``template``, ``odoo_image``, ``image``,
-    ``repo_url``, ``storage``, ``branch_created_from_default``, ``odoo_conf``, ``container`` and
-    ``status``.
+    ``repo_url``, ``storage``, ``branch_created_from_default``, ``odoo_conf``, ``container``,
+    ``extra_addons`` (``name``, ``branch``, ``commit``) and ``status``.
     """
     return cast(
         "CreatedEnvironment",
         env_create.create_environment(
-            call.app, call.team, branch_name, template_name, repo_url, odoo_image, sanitize, call.progress
+            call.app, call.team, branch_name, template_name, repo_url, odoo_image, sanitize, call.progress,
+            extra_addons=extra_addons, extra_addons_branch=extra_addons_branch,
         ),
-    )
+    )  # fmt: skip
 
 
 @tool(lock="branch", title="Delete an environment", destructive=True, idempotent=True)
@@ -141,16 +157,19 @@ def get_environment_info(call: Call, branch_name: Branch) -> EnvironmentInfo:
     storage, workspace, container status and CPU/RAM usage.
 
     Returns the fields of list_environments plus ``db_name``, ``db_role``, ``run_image``,
-    ``storage``, ``workspace``, ``container_status``, ``filestore_healthy``, ``created_at``
-    and, for a running container, ``stats`` (``cpu_percent``, ``memory_mb``, ``memory_limit_mb``).
+    ``storage``, ``workspace``, ``container_status``, ``filestore_healthy``, ``created_at``,
+    ``extra_addons`` (``name``, ``branch``, pinned ``commit``, ``mount``) and, for a running
+    container, ``stats`` (``cpu_percent``, ``memory_mb``, ``memory_limit_mb``).
     """
     return cast("EnvironmentInfo", environments.get_environment_info(call.app, call.team, branch_name))
 
 
 @tool(lock="branch", title="Recreate an environment", destructive=True, open_world=True)
 def recreate_environment(call: Call, branch_name: Branch) -> CreatedEnvironment:
-    """Delete an environment and create it again with the same template, repository, Odoo image
-    and sanitize setting: a fresh database and filestore from the template, a fresh checkout.
+    """Delete an environment and create it again with the same template, repository, Odoo image,
+    sanitize setting and extra addons: a fresh database and filestore from the template, a fresh
+    checkout, and extra addons worktrees at their branches' current commits (run
+    update_extra_repo first to fetch newer ones).
 
     Everything done in the environment (data, installed modules, files) is lost. Refused for
     protected environments. Returns what create_environment returns.

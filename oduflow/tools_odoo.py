@@ -57,6 +57,11 @@ def pull_and_apply(
     exit_code, error, excerpt and the full log) and a one-line ``summary``. If an install or
     upgrade failed (``ok`` false, exit code 255), read ``result.error`` and the excerpt, fix the
     code, push, and call this again. ``dry_run=true`` shows what a pull would do.
+
+    Extra addons repositories stay on the commit the environment was created with: when
+    their bare clone (update_extra_repo) has newer commits on the branch, ``extra_addons``
+    lists, per repository, ``commit``, ``branch_head`` and the ``plan`` of those changes (not
+    applied; recreate the environment to use them).
     """
     return cast("PullResult", pull.pull_and_apply(call.app, call.team, branch_name, dry_run, call.progress))
 

@@ -97,7 +97,8 @@ ORDER = (
 EDITOR = "template_editor"
 
 Guard = tuple[str, str]
-"""A lock a resource is removed under: ``("branch", slug)`` or ``("template", name)``."""
+"""A lock a resource is removed under: ``("branch", slug)``, ``("template", name)`` or
+``("team", service)``."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ def _hold(app: App, team: TeamConfig, guards: tuple[Guard, ...]) -> Iterator[Non
         for kind, key in guards:
             if kind == "branch":
                 stack.enter_context(app.locks.hold(LockScope.branch(team.id, key), "cleanup"))
+            elif kind == "team":  # a service's port: create/update/delete_service hold the team lock
+                stack.enter_context(app.locks.hold(LockScope.team(team.id), "cleanup"))
             else:
                 stack.enter_context(app.locks.hold(LockScope.template(team.id, key), "cleanup", shared=True))
         yield
@@ -165,7 +168,9 @@ def _env_resources(app: App, team: TeamConfig) -> list[Orphan]:
     found += [Orphan("mounts", str(m), _branch(m.parent.name)) for m in fuse_mounts_under(ws_root)]
     for owner in app.ports(team).all():
         kind, _, key = owner.partition(":")
-        guards = _branch(key) if kind == "env" else ((("template", key),) if kind == "template" else ())
+        guards = {"env": _branch(key), "template": (("template", key),), "service": (("team", key),)}.get(
+            kind, ()
+        )
         found.append(Orphan("ports", owner, guards))
     return found
 
@@ -174,6 +179,8 @@ def _owned(app: App, team: TeamConfig, envs: list[EnvRecord]) -> set[tuple[str, 
     """(kind, name) of what the records ``envs``, the pool and the template editors own."""
     tid, names = team.id, app.names
     owned = {("ports", f"template:{t}") for t in app.store.items(tid, EDITOR)}
+    services = docker_api.list_containers(app.docker(), names.instance_filter(role="service", team=tid))
+    owned |= {("ports", f"service:{c.labels.get('oduflow.service')}") for c in services}
     owned |= {("databases", d) for d in app.store.items(tid, "db_pool")}
     for r in envs:
         owned |= {("workspaces", r.slug), ("ports", f"env:{r.slug}")}

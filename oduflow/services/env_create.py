@@ -4,7 +4,8 @@
 :class:`CreatePlan`; the image is pulled when missing and refused when it brings reserved
 labels along, see :mod:`oduflow.images`). :func:`step_list` turns the plan into named steps,
 run through :class:`oduflow.rollback.Steps` (each registers its undo, undone in reverse order
-when a later one fails): reserve the name, clone the repository, prepare the image
+when a later one fails): reserve the name, clone the repository, the extra addons worktrees
+(when asked for, :mod:`oduflow.services.extra_repos`), prepare the image
 (dependencies), route (port), database role and database (clone of the template, or empty +
 ``-i base``), filestore (storage backend), ``odoo.conf``, sanitisation, then one container
 start and the readiness check.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ from oduflow.layout import team_layout
 from oduflow.locks import LockScope
 from oduflow.naming import NO_TEMPLATE, branch_slug, validate_branch, validate_template_name
 from oduflow.rollback import Steps
-from oduflow.services import dbpool, env_jobs, runtime
+from oduflow.services import dbpool, env_jobs, extra_repos, runtime
 from oduflow.services.envmodel import EnvIdentity, EnvParams, container_spec, new_identity
 from oduflow.services.templates_meta import read_metadata
 from oduflow.state import EnvRecord
@@ -45,10 +46,12 @@ DEFAULT_TEMPLATE = "default"
 
 def resolve_inputs(
     app: App, team: TeamConfig, template_name: str, repo_url: str, odoo_image: str
-) -> tuple[str, str, str, str]:
-    """(template, repo_url, odoo_image, storage) with template metadata as defaults."""
+) -> tuple[str, str, str, str, dict[str, str]]:
+    """(template, repo_url, odoo_image, storage, extra_addons) with template metadata as defaults
+    (``extra_addons``: the template's, used when the call names none)."""
     template = template_name or DEFAULT_TEMPLATE
     storage = ""  # no template: the backend preferred for an empty filestore (below)
+    extra: dict[str, str] = {}
     if template != NO_TEMPLATE:
         validate_template_name(template)
         tdir = team_layout(app, team.id).template(template)
@@ -63,12 +66,13 @@ def resolve_inputs(
         repo_url = repo_url or meta.repo_url
         odoo_image = odoo_image or meta.odoo_image
         storage = app.hooks.template_storage(meta.storage, meta.extra, app.config)
+        extra = dict(meta.extra_addons)
     storage = storage or app.hooks.preferred_storage(0.0, app.config)
     if not repo_url:
         raise ValidationError("repo_url is required (the template's metadata has none)")
     if not odoo_image:
         raise ValidationError("odoo_image is required (the template's metadata has none)")
-    return template, repo_url, odoo_image, storage
+    return template, repo_url, odoo_image, storage, extra
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class CreatePlan:
     storage: StorageBackend
     access: git.GitAccess
     sanitize: bool
+    extra_addons: tuple[extra_repos.WorktreeRequest, ...] = ()
+    """The extra addons repositories to mount, each resolved to its branch's commit."""
 
     @property
     def fresh(self) -> bool:
@@ -123,9 +129,18 @@ def create_environment(
     odoo_image: str = "",
     sanitize: bool = True,
     progress: Progress = no_progress,
+    extra_addons: str | Mapping[str, str] = "",
+    extra_addons_branch: str = "",
 ) -> dict[str, Any]:
-    """Create the environment of ``branch_name`` and return its details once it is ready."""
-    plan = make_plan(app, team, branch_name, template_name, repo_url, odoo_image, sanitize, progress)
+    """Create the environment of ``branch_name`` and return its details once it is ready.
+
+    ``extra_addons``: ``"enterprise,themes:main"`` or ``{"enterprise": "17.0"}``; a name without
+    a branch takes ``extra_addons_branch`` (else the repository's default branch).
+    """
+    plan = make_plan(
+        app, team, branch_name, template_name, repo_url, odoo_image, sanitize, progress,
+        extra=extra_addons, extra_branch=extra_addons_branch,
+    )  # fmt: skip
     template, db = plan.env.template, app.db()
     template_lock = (
         app.locks.hold(LockScope.template(team.id, template), "create_environment", shared=True)
@@ -152,6 +167,9 @@ def make_plan(
     odoo_image: str,
     sanitize: bool,
     progress: Progress,
+    *,
+    extra: str | Mapping[str, str] = "",
+    extra_branch: str = "",
 ) -> CreatePlan:
     """Check the request and derive the environment's identity (nothing is made yet).
 
@@ -169,20 +187,24 @@ def make_plan(
         )
     check_quota(app, team)
     client = app.docker()
-    template, repo_url, odoo_image, storage_name = resolve_inputs(
+    template, repo_url, odoo_image, storage_name, meta_extra = resolve_inputs(
         app, team, template_name, repo_url, odoo_image
     )
+    worktrees = extra_repos.resolve(app, team, extra_repos.parse_request(extra or meta_extra, extra_branch))
     access = git.team_access(app, team)
     git.check_repo_url(repo_url, access.policy)
     progress(f"checking image {odoo_image}")
     docker_api.ensure_image(client, odoo_image)
     images.check_image(client, odoo_image)  # before anything is made: its labels reach every container
     return CreatePlan(
-        env=new_identity(app, team, branch_name, template, repo_url, odoo_image),
+        env=new_identity(
+            app, team, branch_name, template, repo_url, odoo_image, tuple(w.name for w in worktrees)
+        ),
         repo_url=repo_url,
         storage=app.hooks.storage(storage_name),
         access=access,
         sanitize=sanitize,
+        extra_addons=worktrees,
     )
 
 
@@ -200,6 +222,7 @@ def step_list(plan: CreatePlan) -> list[Step]:
     steps: list[Step] = [
         ("reserve name", _reserve_name),
         ("clone repository", _clone_repository),
+        *([("extra addons worktrees", _add_worktrees)] if plan.extra_addons else []),
         (f"prepare image {env.odoo_image}", _prepare_image),
         ("allocate route", _allocate_route),
         ("create database role", _create_role),
@@ -226,7 +249,12 @@ def _reserve_name(run: Creation) -> None:
             f"leftovers of an earlier '{env.branch}' exist (container, database "
             "or workspace): ask the operator to run 'oduflow cleanup --force'"
         )
-    params = {"template": env.template, "repo_url": env.repo_url, "odoo_image": env.odoo_image}
+    params = {
+        "template": env.template,
+        "repo_url": env.repo_url,
+        "odoo_image": env.odoo_image,
+        "extra_addons": [w.to_dict() for w in run.plan.extra_addons],  # users of the repositories
+    }
     app.store.add_env(
         EnvRecord(team=env.team.id, branch=env.branch, slug=env.slug, status="creating", params=params),
         limit=env.team.max_environments,
@@ -240,6 +268,15 @@ def _clone_repository(run: Creation) -> None:
     run.steps.undo(lambda: rmtree(paths.workspace))
     # git sees the clean URL only; the URL's credentials go to the team's store (0600)
     run.branch_created = git.clone_branch(run.plan.repo_url, run.plan.env.branch, paths.repo, run.plan.access)
+
+
+def _add_worktrees(run: Creation) -> None:
+    app, env = run.app, run.plan.env
+    layout = env.paths.layout
+    names = [w.name for w in run.plan.extra_addons]
+    run.steps.undo(lambda: extra_repos.remove_worktrees(app, env.team, layout, names))
+    for request in run.plan.extra_addons:
+        extra_repos.add_worktree(app, env.team, layout, request)
 
 
 def _prepare_image(run: Creation) -> None:
@@ -286,6 +323,8 @@ def _provision_filestore(run: Creation) -> None:
     paths.sessions.mkdir()
     chown_tree(paths.sessions, run.uid, run.gid)
     chown_tree(paths.repo, run.uid, run.gid)
+    for name in run.plan.env.extra_addons:  # read-only in the container, readable by its user
+        chown_tree(paths.layout.extra(name), run.uid, run.gid)
 
 
 def _write_conf(run: Creation) -> None:
@@ -294,7 +333,8 @@ def _write_conf(run: Creation) -> None:
     conf = runtime.OdooConf(
         db_host=app.names.db_container, db_user=env.db_role, db_password=run.password, db_name=env.db_name
     )
-    write_private(env.paths.conf, runtime.render_conf(text, conf), run.uid, run.gid)
+    extra = [runtime.EXTRA_ADDONS_PREFIX + name for name in env.extra_addons]
+    write_private(env.paths.conf, runtime.render_conf(text, conf, extra_paths=extra), run.uid, run.gid)
 
 
 def _init_base(run: Creation) -> None:
@@ -350,6 +390,7 @@ def _params(run: Creation) -> EnvParams:
         sanitize=run.plan.sanitize,
         conf_source=run.conf_source,
         branch_created=run.branch_created,
+        extra_addons=[w.to_dict() for w in run.plan.extra_addons],
     )
 
 
@@ -367,6 +408,7 @@ def _result(run: Creation) -> dict[str, Any]:
         "branch_created_from_default": run.branch_created,
         "odoo_conf": run.conf_source,
         "container": env.container_name,
+        "extra_addons": [w.to_dict() for w in run.plan.extra_addons],
         "status": "running",
     }
 
@@ -394,6 +436,7 @@ def recreate_environment(
     docker_api.ensure_image(app.docker(), p.odoo_image)
     images.check_image(app.docker(), p.odoo_image)  # refused before the environment is deleted
     delete_environment(app, team, env.branch, progress)
+    extra = {x["name"]: x["branch"] for x in p.extra_addons}  # each branch's head of now
     return create_environment(
-        app, team, env.branch, p.template, p.repo_url, p.odoo_image, p.sanitize, progress
+        app, team, env.branch, p.template, p.repo_url, p.odoo_image, p.sanitize, progress, extra_addons=extra
     )

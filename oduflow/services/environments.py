@@ -13,7 +13,7 @@ from oduflow.config import TeamConfig
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, NotFoundError, OduflowError, ProtectedError
 from oduflow.fsutil import rmtree
-from oduflow.services import runtime
+from oduflow.services import extra_repos, runtime
 from oduflow.services.envmodel import Env, container_spec, get_env, route_request
 from oduflow.state import EnvRecord
 
@@ -192,6 +192,10 @@ def delete_environment(
     if p.db_role:
         attempt("database role", lambda: db.drop_role(p.db_role))
     attempt("route", lambda: app.router.release(route_request(team, env.paths.slug)))
+    if p.extra_addons:
+        names = [x["name"] for x in p.extra_addons]
+        layout = env.paths.layout
+        attempt("extra addons worktrees", lambda: extra_repos.remove_worktrees(app, team, layout, names))
     attempt("workspace", lambda: rmtree(env.paths.workspace))
     if failures:
         app.store.update_env(team.id, env.branch, status="delete failed")
@@ -242,6 +246,9 @@ def get_environment_info(app: App, team: TeamConfig, branch: str) -> dict[str, A
             if env.params.storage
             else False,
             "created_at": env.record.created_at,
+            "extra_addons": [
+                {**x, "mount": runtime.EXTRA_ADDONS_PREFIX + x["name"]} for x in env.params.extra_addons
+            ],
         }
     )
     if c is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from oduflow.errors import ConflictError, NotFoundError, OduflowError
 from oduflow.giturl import strip_credentials
 from oduflow.layout import WorkspaceLayout, team_layout
 from oduflow.naming import NO_TEMPLATE, branch_slug
-from oduflow.services.runtime import OdooContainerSpec
+from oduflow.services.runtime import EXTRA_ADDONS_PREFIX, OdooContainerSpec
 from oduflow.state import EnvRecord
 
 SECRET_PARAMS = ("db_password",)
@@ -40,6 +40,8 @@ class EnvParams:
     sanitize: bool = True
     conf_source: str = ""
     branch_created: bool = False
+    extra_addons: list[dict[str, str]] = field(default_factory=list)
+    """The mounted extra addons repositories: ``name``, ``branch`` and pinned ``commit`` each."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +113,8 @@ class EnvIdentity:
     db_role: str
     container_name: str
     paths: EnvPaths
+    extra_addons: tuple[str, ...] = ()
+    """Names of the extra addons repositories whose worktrees are mounted."""
 
     @property
     def team(self) -> TeamConfig:
@@ -129,7 +133,13 @@ class EnvIdentity:
 
 
 def new_identity(
-    app: App, team: TeamConfig, branch: str, template: str, repo_url: str, odoo_image: str
+    app: App,
+    team: TeamConfig,
+    branch: str,
+    template: str,
+    repo_url: str,
+    odoo_image: str,
+    extra_addons: tuple[str, ...] = (),
 ) -> EnvIdentity:
     """The identity of a new environment of ``branch`` (names of the current version)."""
     slug, names = branch_slug(branch), app.names
@@ -142,6 +152,7 @@ def new_identity(
         db_role=names.env_role(team.id, slug),
         container_name=names.env_container(team.id, slug),
         paths=env_paths(app, team, slug),
+        extra_addons=extra_addons,
     )
 
 
@@ -158,7 +169,17 @@ def container_spec(app: App, env: EnvIdentity, run_image: str, route: Route) -> 
         db_name=env.db_name,
         labels=labels | {"oduflow.repo": env.repo_url} | dict(route.labels),
         ports=route.ports,
+        team=env.team.id,
+        extra_volumes=extra_volumes(env),
     )
+
+
+def extra_volumes(env: EnvIdentity) -> dict[str, dict[str, str]]:
+    """The read-only mounts of the environment's extra addons worktrees."""
+    return {
+        str(env.paths.layout.extra(name)): {"bind": EXTRA_ADDONS_PREFIX + name, "mode": "ro"}
+        for name in env.extra_addons
+    }
 
 
 @dataclass(frozen=True)
@@ -186,6 +207,7 @@ class Env:
             db_role=p.db_role,
             container_name=self.container_name,
             paths=self.paths,
+            extra_addons=tuple(x["name"] for x in p.extra_addons),
         )
 
     def filestore(self, app: App) -> FilestoreSpec:

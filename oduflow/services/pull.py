@@ -20,7 +20,7 @@ from oduflow.config import TeamConfig
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import OduflowError
 from oduflow.fsutil import chown_tree
-from oduflow.services import environments, odoo_ops
+from oduflow.services import environments, extra_repos, odoo_ops
 from oduflow.services.envmodel import Env, get_env
 
 MAX_LISTED_FILES = 200
@@ -88,8 +88,29 @@ def _unchanged(
 def pull_and_apply(
     app: App, team: TeamConfig, branch: str, dry_run: bool = False, progress: Progress = no_progress
 ) -> dict[str, Any]:
-    """Pull ``branch`` into its environment and apply the minimal action (or only plan it)."""
+    """Pull ``branch`` into its environment and apply the minimal action (or only plan it).
+
+    Only the main repository moves. Extra addons worktrees stay on their pinned commits (the
+    reference's "Updating Extra Repos"): per repository, the commits its bare clone has beyond
+    the pinned one are analysed and reported under ``extra_addons``, never applied.
+    """
     env = get_env(app, team, branch)
+    result = _pull_main(app, team, env, dry_run, progress)
+    if env.params.extra_addons:
+        progress("analysing extra addons repositories")
+        pinned = extra_repos.pinned_changes(app, team, env.params.extra_addons)
+        result["extra_addons"] = pinned
+        newer = [x["name"] for x in pinned if "plan" in x]
+        if newer:
+            result["summary"] += (
+                f"; extra addons {', '.join(newer)}: newer commits not applied (pinned; "
+                "recreate the environment to use them)"
+            )
+    return result
+
+
+def _pull_main(app: App, team: TeamConfig, env: Env, dry_run: bool, progress: Progress) -> dict[str, Any]:
+    """Pull the main repository of ``env`` and apply what its changes need."""
     repo, access = env.paths.repo, git.team_access(app, team)
     genv = _git_env(access, env)
     old = git.head(repo, genv)

@@ -24,7 +24,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ from oduflow.fsutil import UnsafePathError, read_nofollow
 
 CONF_PATH = "/etc/odoo/odoo.conf"
 ADDONS_PATH = "/mnt/extra-addons"
+EXTRA_ADDONS_PREFIX = "/mnt/extra-addons-"
+"""Where extra addons repository ``NAME`` is mounted (read-only): ``/mnt/extra-addons-NAME``."""
 DATA_DIR = "/var/lib/odoo"
 ODOO_PORT = 8069
 
@@ -122,9 +124,18 @@ class OdooConf:
 
 
 def render_conf(
-    template_text: str, conf: OdooConf, *, admin_passwd: str | None = None, addons_path: str = ADDONS_PATH
+    template_text: str,
+    conf: OdooConf,
+    *,
+    admin_passwd: str | None = None,
+    addons_path: str = ADDONS_PATH,
+    extra_paths: Sequence[str] = (),
 ) -> str:
-    """The final ``odoo.conf``: the template's settings plus the forced connection keys."""
+    """The final ``odoo.conf``: the template's settings plus the forced connection keys.
+
+    ``extra_paths`` (the mounts of extra addons repositories) are appended to ``addons_path``
+    (the template's, else ``addons_path``) unless already listed there.
+    """
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     parser.read_string(template_text.replace("{admin_passwd}", admin_passwd or secrets.token_hex(16)))
@@ -140,6 +151,9 @@ def render_conf(
     opts["data_dir"] = DATA_DIR
     if "addons_path" not in opts:
         opts["addons_path"] = addons_path
+    listed = [p.strip() for p in opts["addons_path"].split(",") if p.strip()]
+    if any(p not in listed for p in extra_paths):
+        opts["addons_path"] = ",".join([*listed, *(p for p in extra_paths if p not in listed)])
     if "admin_passwd" not in opts:
         opts["admin_passwd"] = admin_passwd or secrets.token_hex(16)
     out = io.StringIO()
@@ -282,6 +296,8 @@ class OdooContainerSpec:
     ports: Mapping[str, Any] = field(default_factory=dict)
     command: list[str] = field(default_factory=lambda: ["odoo", "--dev=xml"])
     extra_volumes: dict[str, dict[str, str]] = field(default_factory=dict)
+    team: str | None = None
+    """Set for a team's serving container: it joins the team's network (its services) too."""
 
     def volumes(self) -> dict[str, dict[str, str]]:
         vols = {str(self.conf_file): {"bind": CONF_PATH, "mode": "ro"}}
@@ -298,7 +314,7 @@ class OdooContainerSpec:
 def create_container(app: App, spec: OdooContainerSpec, *, restart: bool = True) -> Container:
     """Create (not start) the container of ``spec``, hardened; Docker restarts it only if ``restart``."""
     # refused (and removed) when the image brings labels of a reserved namespace along
-    return docker_api.create_container(
+    container = docker_api.create_container(
         app.docker(),
         spec.image,
         name=spec.name,
@@ -311,6 +327,36 @@ def create_container(app: App, spec: OdooContainerSpec, *, restart: bool = True)
         stop_signal="SIGTERM",
         **hardening(app, root_exec=True),
     )
+    if spec.team is not None:
+        try:
+            app.docker().networks.get(team_network(app, spec.team)).connect(container)
+        except docker.errors.APIError as exc:
+            docker_api.discard(container)
+            raise ExternalCommandError(
+                f"cannot attach {spec.name} to its team's network",
+                command="docker network connect",
+                output=str(exc.explanation),
+            ) from None
+    return container
+
+
+def team_network(app: App, team_id: str) -> str:
+    """The name of ``team_id``'s own network, created when missing.
+
+    A team's services are on it alone, its environments' containers on it and on the shared
+    network: another team's containers can neither resolve nor reach its services.
+    """
+    client, name = app.docker(), app.names.team_network(team_id)
+    if any(n.name == name for n in client.networks.list(names=[name])):
+        return name
+    try:
+        client.networks.create(name, driver="bridge", labels=app.names.labels("team-network", team_id))
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: a parallel call created it first
+            raise ExternalCommandError(
+                f"cannot create network {name}", command="docker network create", output=str(exc.explanation)
+            ) from None
+    return name
 
 
 def run_job(

@@ -139,7 +139,8 @@ def destroy(app: App, progress: Progress = no_progress) -> dict[str, Any]:
         with contextlib.suppress(docker.errors.APIError):
             if docker_api.remove_volume(client, name):
                 report.removed.append(f"anonymous volume {name}")
-    for net in client.networks.list(names=[app.names.network]):
+    team_networks = client.networks.list(filters=app.names.instance_filter(role="team-network"))
+    for net in [*team_networks, *client.networks.list(names=[app.names.network])]:
         try:
             net.remove()
             report.removed.append(f"network {net.name}")

@@ -119,6 +119,7 @@ def _save(app: App, team: TeamConfig, env: Env, template_name: str, progress: Pr
         directory,
         odoo_image=old_meta.odoo_image or env.params.odoo_image,
         repo_url=old_meta.repo_url or env.params.repo_url,
+        extra_addons=old_meta.extra_addons or {x["name"]: x["branch"] for x in env.params.extra_addons},
     )
     return {
         "template": template_name,

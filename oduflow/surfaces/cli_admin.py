@@ -72,6 +72,20 @@ def list_templates(team: TeamOpt = "1") -> None:
         )
 
 
+@admin.command("list-services")
+def list_services(team: TeamOpt = "1") -> None:
+    """List the team's auxiliary services (status, image, address, URL; env values masked)."""
+    rows = run_tool(team, "list_services", {})
+    if not rows:
+        typer.echo("no services")
+    for row in rows:
+        keys = ",".join(row["env_vars"]) or "-"
+        typer.echo(
+            f"{row['name']:20} {row['status']:10} {row['image']:32} {row['address']:32} "
+            f"{row['url']} env={keys}"
+        )
+
+
 @admin.command("delete-template")
 def delete_template(template_name: Annotated[str, typer.Argument()], team: TeamOpt = "1") -> None:
     """Delete a template profile (database and files)."""

@@ -134,7 +134,7 @@ class TraefikRouter:
             client.volumes.get(self.ctx.names.traefik_volume).remove(force=True)
 
     def route(self, request: RouteRequest) -> Route:
-        host = f"{request.slug}.{request.team.hostname}"
+        host = request.host or f"{request.slug}.{request.team.hostname}"
         return Route(url=f"https://{host}", labels=router_labels(self.ctx, request, host))
 
     def release(self, request: RouteRequest) -> None:

@@ -1,8 +1,8 @@
 """Real servers the network attack tests point Oduflow at (each records what reached it).
 
 - :class:`GitHttpServer`: bare repositories served by ``git http-backend`` (CGI behind a small
-  threaded HTTP server), optionally behind HTTP Basic authentication, or answering every
-  request with a redirect instead.
+  threaded HTTP server), optionally behind HTTP Basic authentication and over TLS (a
+  certificate of a :class:`LocalCa`), or answering every request with a redirect instead.
 - :class:`RebindingDns`: a DNS server whose first answer for a name is one address and every
   later answer another one (DNS rebinding); :func:`in_rebinding_namespace` runs a command with
   ``/etc/resolv.conf`` pointing at it (a private mount namespace, the host's file untouched).
@@ -20,6 +20,7 @@ import re
 import secrets
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -105,18 +106,61 @@ def read_body(req: BaseHTTPRequestHandler) -> bytes:
 
 
 @dataclass
+class LocalCa:
+    """A certificate authority of the test (``openssl``) and a server certificate it signed for
+    127.0.0.1 and ``localhost``: only a git run told to trust ``ca_file`` accepts that server."""
+
+    root: Path
+
+    @property
+    def ca_file(self) -> Path:
+        return self.root / "ca.pem"
+
+    def create(self) -> LocalCa:
+        self.root.mkdir(parents=True, exist_ok=True)
+        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        self._openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                      "-subj", "/CN=oduflow test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                      "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
+        self._openssl("req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+        (self.root / "ext.cnf").write_text(
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+        )
+        self._openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "2",
+                      "-CAcreateserial", "-out", "server.pem", "-extfile", "ext.cnf")  # fmt: skip
+        return self
+
+    def _openssl(self, *args: str) -> None:
+        if shutil.which("openssl") is None:
+            raise AssertionError("the TLS tests need the openssl command (apt-get install openssl)")
+        proc = subprocess.run(["openssl", *args], cwd=self.root, capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            raise AssertionError(f"openssl {args[0]} failed: {proc.stderr}")
+
+    def server_context(self) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.root / "server.pem", self.root / "server.key")
+        return ctx
+
+
+@dataclass
 class HttpServer:
-    """A threaded HTTP server on ``host`` whose requests go to :meth:`respond`."""
+    """A threaded HTTP server on ``host`` whose requests go to :meth:`respond` (over TLS with
+    ``tls``)."""
 
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[Seen] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None
     _server: _Server | None = None
 
     def start(self) -> HttpServer:
         self._server = _Server((self.host, self.port), _Handler)
         self._server.owner = self
         self.port = self._server.server_address[1]
+        if self.tls is not None:  # the handshake happens in the request's own thread
+            sock = self.tls.wrap_socket(self._server.socket, server_side=True, do_handshake_on_connect=False)
+            self._server.socket = sock
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -133,7 +177,8 @@ class HttpServer:
 
     def url(self, path: str = "") -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/{path.lstrip('/')}"
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://{host}:{self.port}/{path.lstrip('/')}"
 
     def handle(self, req: BaseHTTPRequestHandler) -> None:
         self.requests.append(Seen(req.command, req.path, dict(req.headers.items())))

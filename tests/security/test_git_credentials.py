@@ -1,25 +1,30 @@
 """Attacks on credentials in repository URLs: a token given as the URL's user name
 (``https://TOKEN@host/...``) must be kept as a credential and shown nowhere; a server that
 reflects the credentials it received into a multi-line error must not get them echoed; an
-``ssh://user:password@`` URL is refused without echoing the password."""
+``ssh://user:password@`` URL is refused without echoing the password; ``setup_repo_auth`` on a
+server that demands credentials over TLS (a test CA the operator's ``git_ca_file`` names) lets
+``create_environment`` clone the clean URL, and the token shows up nowhere."""
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import secrets
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from oduflow import git
 from oduflow.app import App
 from oduflow.errors import StepError, ValidationError
 from oduflow.services.envmodel import get_env
 from tests.docker.odoo_env import TEAM, call
 from tests.docker.test_environments import leftovers
 from tests.fixtures.instance import Instance, make_remote
-from tests.security.netservers import GitHttpServer, HttpServer, restricted_app, send
+from tests.security.netservers import GitHttpServer, HttpServer, LocalCa, restricted_app, send
 
 
 def files_containing(root: Path, secret: bytes, skip: Path) -> list[Path]:
@@ -114,3 +119,53 @@ def test_an_ssh_password_is_refused_without_echo(app: App, instance: Instance) -
              odoo_image=instance.odoo_image)  # fmt: skip
     assert "hunter2-secret" not in str(err.value)
     assert leftovers(app, "ssh-pw", "ssh-pw") == []
+
+
+def trusting(app: App, ca: LocalCa) -> App:
+    """``app`` allowing the test servers' address and trusting ``ca`` for its git runs."""
+    guarded = restricted_app(app, "127.0.0.1")
+    cfg = guarded.config
+    return App(replace(cfg, server=replace(cfg.server, git_ca_file=str(ca.ca_file))))
+
+
+def test_setup_repo_auth_then_the_clean_url_clones_over_tls_and_the_token_leaks_nowhere(
+    app: App, instance: Instance, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = "glpat-" + secrets.token_hex(16)
+    remote = make_remote(tmp_path, "demo_ok")
+    ca = LocalCa(tmp_path / "ca").create()
+    team_dir = app.team_dir(TEAM)
+    saved = {
+        p: p.read_text()
+        for p in (team_dir / ".git-credentials", team_dir / ".git-credentials.repos")
+        if p.exists()
+    }
+    with GitHttpServer(root=tmp_path, auth=("bob", token), tls=ca.server_context()) as server:
+        guarded = trusting(app, ca)
+        clean = server.url(remote.bare.name)
+        setup = call(guarded, "setup_repo_auth", repo_url=clean.replace("https://", f"https://bob:{token}@"))
+        try:
+            assert setup["repository"] == clean and token not in json.dumps(setup)
+            result = call(guarded, "create_environment", branch_name="tls-auth", template_name="none",
+                          repo_url=clean, odoo_image=instance.odoo_image)  # fmt: skip
+            env = get_env(app, app.config.team(TEAM), "tls-auth")
+            assert env.params.repo_url == clean and (env.paths.repo / "demo_ok").is_dir()
+            container = app.docker().containers.get(env.container_name)
+            gitconfig = (git.separate_git_dir(env.paths.repo) / "config").read_text()
+            assert clean in gitconfig
+            logs = call(guarded, "get_environment_logs", branch_name="tls-auth")
+            pushed = remote.push("after setup_repo_auth", branch="tls-auth")
+            pulled = call(guarded, "pull_and_apply", branch_name="tls-auth")
+            assert pulled["new_commit"] == pushed
+            listed = call(guarded, "list_repo_credentials")
+            shown = json.dumps([result, logs, pulled, listed, container.attrs, gitconfig], default=str)
+            assert token not in shown and token not in caplog.text
+            assert files_containing(app.data_dir, token.encode(), skip=team_dir / ".git-credentials") == []
+        finally:
+            call(app, "delete_environment", branch_name="tls-auth")
+            for path in (team_dir / ".git-credentials", team_dir / ".git-credentials.repos"):
+                path.unlink(missing_ok=True)
+            for path, text in saved.items():
+                path.write_text(text)
+                path.chmod(0o600)

@@ -82,7 +82,12 @@ def test_positional_and_json_arguments_are_mapped_raw_and_coerced_by_the_catalog
         "repo_url": "https://h/r.git",
         "odoo_image": "odoo:17.0",
         "sanitize": False,
+        "extra_addons": "",
+        "extra_addons_branch": "",
     }
+    extra = parse_call_args(create, ["dev", "", "https://h/r.git", "odoo:17.0", "true", "enterprise", "17.0"])
+    assert create.validate(extra)["extra_addons"] == "enterprise"
+    assert create.validate(extra)["extra_addons_branch"] == "17.0"
 
 
 BAD_START = "read_output: start: Input should be a valid integer"

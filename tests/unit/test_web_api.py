@@ -45,6 +45,24 @@ REFERENCE_ROWS = {
     ("GET", "/api/templates"),
     ("GET", "/api/agent-guides"),
     ("GET", "/api/agent-guides/{filename}"),
+    # Services, Service Presets
+    ("GET", "/api/services"),
+    ("POST", "/api/services/create"),
+    *(("POST", f"/api/services/{{name}}/{action}") for action in ("update", "delete")),
+    ("GET", "/api/services/{name}/logs"),
+    ("GET", "/api/service-presets"),
+    ("POST", "/api/service-presets/restore"),
+    ("POST", "/api/service-presets/{name}/delete"),
+    # Credentials
+    ("GET", "/api/credentials"),
+    *(("POST", f"/api/credentials/{action}") for action in ("add", "delete", "validate")),
+    # Extra Addons
+    ("GET", "/api/extra-repos"),
+    ("POST", "/api/extra-repos/add"),
+    *(
+        ("POST", f"/api/extra-repos/{{name}}/{action}")
+        for action in ("pull", "protect", "unprotect", "delete")
+    ),
 }
 
 
@@ -238,7 +256,16 @@ def test_the_openapi_document_describes_every_endpoint_from_the_catalog(app: App
     create = doc["paths"]["/api/environments/create"]["post"]
     body = create["requestBody"]["content"]["application/json"]["schema"]
     assert body["required"] == ["branch_name"] and body["additionalProperties"] is False
-    assert set(body["properties"]) == {"branch_name", "template_name", "repo_url", "odoo_image", "sanitize"}
+    assert set(body["properties"]) == {
+        "branch_name",
+        "template_name",
+        "repo_url",
+        "odoo_image",
+        "sanitize",
+    } | {
+        "extra_addons",
+        "extra_addons_branch",
+    }
     logs = doc["paths"]["/api/environments/{branch}/logs"]["get"]
     assert [(p["name"], p["in"], p["required"]) for p in logs["parameters"]] == [
         ("branch", "path", True),

@@ -46,6 +46,7 @@ log = logging.getLogger("oduflow.web.api")
 MAX_BODY_BYTES = 1 << 20
 EVENT_STREAM = "text/event-stream"
 BRANCH = {"branch": "branch_name"}
+NAME = {"name": "name"}
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,27 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/templates", "list_templates"),
     Endpoint("GET", "/api/agent-guides", "list_agent_guides"),
     Endpoint("GET", "/api/agent-guides/{filename}", "get_agent_guide", {"filename": "filename"}),
+    Endpoint("GET", "/api/credentials", "list_repo_credentials"),
+    Endpoint("POST", "/api/credentials/add", "setup_repo_auth"),
+    Endpoint("POST", "/api/credentials/delete", "delete_repo_credential"),
+    Endpoint("POST", "/api/credentials/validate", "validate_repo_credential"),
+    Endpoint("GET", "/api/services", "list_services"),
+    Endpoint("POST", "/api/services/create", "create_service"),
+    Endpoint("POST", "/api/services/{name}/update", "update_service", NAME),
+    Endpoint("POST", "/api/services/{name}/delete", "delete_service", NAME),
+    Endpoint("GET", "/api/services/{name}/logs", "get_service_logs", NAME, {"n": "lines"}),
+    Endpoint("GET", "/api/service-presets", "list_service_presets"),
+    Endpoint("POST", "/api/service-presets/restore", "restore_service"),
+    Endpoint("POST", "/api/service-presets/{name}/delete", "delete_service_preset", NAME),
+    Endpoint("GET", "/api/extra-repos", "list_extra_repos"),
+    Endpoint("POST", "/api/extra-repos/add", "add_extra_repo"),
+    Endpoint("POST", "/api/extra-repos/{name}/pull", "update_extra_repo", NAME),
+    Endpoint("POST", "/api/extra-repos/{name}/protect", "protect_extra_repo", NAME),
+    Endpoint("POST", "/api/extra-repos/{name}/unprotect", "unprotect_extra_repo", NAME),
+    Endpoint("POST", "/api/extra-repos/{name}/delete", "delete_extra_repo", NAME),
 )
-"""The reference's "REST API Endpoints" (environments, system, agent guides; the terminal
-socket is :mod:`oduflow.surfaces.web.terminal`'s)."""
+"""The reference's "REST API Endpoints" (environments, system, agent guides, credentials, services,
+extra addons; the terminal socket is :mod:`oduflow.surfaces.web.terminal`'s)."""
 
 
 async def read_json_body(request: Request) -> dict[str, Any]:

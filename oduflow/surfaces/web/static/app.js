@@ -50,8 +50,19 @@ async function jsonOf(response) {
   return body;
 }
 
+// Reads are retried when refused for the team's operation slots (BusyError): the panels load at
+// the same moment and the team may run operations meanwhile; anything else is thrown at once.
+const READ_ATTEMPTS = 8;
+
 async function getJson(path) {
-  return payload(await jsonOf(await fetch(path, { headers: { Accept: "application/json" } })));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return payload(await jsonOf(await fetch(path, { headers: { Accept: "application/json" } })));
+    } catch (err) {
+      if (err.type !== "BusyError" || attempt >= READ_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
 }
 
 // Reads a text/event-stream response, calling onEvent(name, data) per event.
