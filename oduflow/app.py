@@ -156,8 +156,19 @@ class App:
 
     @cached_property
     def router(self) -> Router:
-        ctx = RoutingContext(config=self.config, names=self.names, ports_for=self.ports, docker=self.docker)
+        ctx = RoutingContext(
+            config=self.config,
+            names=self.names,
+            ports_for=self.ports,
+            docker=self.docker,
+            team_network=self._team_network,
+        )
         return self.hooks.router(self.config.routing.mode, ctx)
+
+    def _team_network(self, team_id: str) -> str:
+        from oduflow.services import runtime  # the service layer builds on the app, not the reverse
+
+        return runtime.team_network(self, team_id)
 
     @cached_property
     def outputs(self) -> OutputStore:

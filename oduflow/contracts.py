@@ -135,6 +135,9 @@ class RoutingContext:
     ports_for: Callable[[TeamConfig], PortAllocator]
     docker: Callable[[], object]
     """Returns a docker-py ``DockerClient`` (routers that run a proxy container use it)."""
+    team_network: Callable[[str], str] | None = None
+    """Returns the name of a team's own network, created when missing: the team's services are
+    on it alone, so a proxy that routes to them joins it."""
 
 
 @runtime_checkable

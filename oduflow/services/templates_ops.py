@@ -242,6 +242,7 @@ def template_up(
             db_name=tdb,
             ports=route.ports,
             labels=app.names.labels("template-editor", team.id, template=template_name) | dict(route.labels),
+            team=team.id,  # on the team's network like its environments (Traefik routes it there)
         )
         steps.begin("start Odoo")
         container = runtime.create_container(app, spec, restart=False)

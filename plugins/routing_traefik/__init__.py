@@ -1,10 +1,11 @@
 """Traefik v3 routing: ``https://{slug}.{hostname}`` with Let's Encrypt HTTP-01 certificates.
 
 ``oduflow init`` runs one Traefik container (``http_port``/``https_port`` on ``bind_address``,
-HTTP redirected to HTTPS). Its Docker provider reads only the environment and
-template-editor containers of this instance; each of them gets router labels and publishes no
-port on the host. Those containers carry no ``traefik.*`` label but Oduflow's own: images that
-bring one along are refused (:mod:`oduflow.images`).
+HTTP redirected to HTTPS). Its Docker provider reads only the environment, template-editor and
+service containers of this instance; each of them gets router labels and publishes no port on
+the host. Traefik joins each team's own network (the only one a team's services are on) and
+reaches the team's containers over it (``traefik.docker.network``). Those containers carry no
+``traefik.*`` label but Oduflow's own: images that bring one along are refused (:mod:`oduflow.images`).
 
 Settings (``[plugins.routing_traefik]``; each key is also read from ``[routing]``, where the
 reference documents ``acme_email``): ``acme_email`` (required when ``[routing].mode = "traefik"``),
@@ -29,12 +30,13 @@ from oduflow.settings import PluginSettings, Setting
 PLUGIN = "routing_traefik"
 """The entry-point name: the name of the settings table."""
 
-ROUTED_ROLES = ("env", "template-editor")
+ROUTED_ROLES = ("env", "template-editor", "service")
 """``oduflow.role`` of the containers Traefik may route to (jobs and probes never are)."""
 
 
 def constraints(ctx: RoutingContext) -> str:
-    """The Docker provider's constraint: this instance's environment and template-editor containers."""
+    """The Docker provider's constraint: this instance's environment, template-editor and service
+    containers."""
     names = ctx.names
     roles = " || ".join(f"Label(`{names.label_role}`,`{role}`)" for role in ROUTED_ROLES)
     return f"Label(`{names.label_instance}`,`{names.prefix}`) && ({roles})"
@@ -107,7 +109,13 @@ class TraefikRouter:
         if existing is not None:
             if existing.status != "running":
                 existing.start()
-            return
+        else:
+            self._start_proxy(client)
+        for network in client.networks.list(filters=names.instance_filter(role="team-network")):
+            self._join(network.name)  # teams that have services or environments already
+
+    def _start_proxy(self, client: docker_api.DockerClient) -> None:
+        names = self.ctx.names
         image = str(settings(self.ctx.config)["traefik_image"])
         docker_api.ensure_image(client, image)
         if not client.volumes.list(filters={"name": names.traefik_volume}):
@@ -135,7 +143,26 @@ class TraefikRouter:
 
     def route(self, request: RouteRequest) -> Route:
         host = request.host or f"{request.slug}.{request.team.hostname}"
-        return Route(url=f"https://{host}", labels=router_labels(self.ctx, request, host))
+        labels = router_labels(self.ctx, request, host)
+        if self.ctx.team_network is not None:
+            # the team's services are on its own network alone: Traefik joins it and reaches
+            # every container of the team there
+            network = self.ctx.team_network(request.team.id)
+            self._join(network)
+            labels["traefik.docker.network"] = network
+        return Route(url=f"https://{host}", labels=labels)
+
+    def _join(self, network: str) -> None:
+        """Connect the Traefik container (when it runs) to ``network``; idempotent."""
+        client = self._client()
+        proxy = docker_api.get_container(client, self.ctx.names.traefik_container)
+        if proxy is None or network in (proxy.attrs.get("NetworkSettings", {}).get("Networks") or {}):
+            return
+        try:
+            client.networks.get(network).connect(proxy)
+        except docker.errors.APIError as exc:
+            if "already exists" not in str(exc.explanation or ""):
+                raise
 
     def release(self, request: RouteRequest) -> None:
         """Labels go away with the container; nothing else to free."""

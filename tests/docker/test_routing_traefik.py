@@ -67,6 +67,23 @@ def test_each_team_host_reaches_its_own_environment(
         assert traefik.login_database(host) == databases[team]
 
 
+def test_traefik_reaches_each_team_over_the_teams_own_network(
+    traefik: TraefikMode, environments: dict[str, Any], docker_client: docker.DockerClient
+) -> None:
+    """A team's services are on its own network alone (no other team resolves them), so Traefik
+    joins every team's network and routes each container over it; the environments answering
+    through Traefik (the test above) are reached that way."""
+    names = traefik.app.names
+    proxy = docker_client.containers.get(names.traefik_container)
+    attached = set(proxy.attrs["NetworkSettings"]["Networks"])
+    for team in TEAMS:
+        network = names.team_network(team)
+        assert network in attached
+        env = docker_client.containers.get(names.env_container(team, SLUG))
+        assert env.labels["traefik.docker.network"] == network
+        assert network in env.attrs["NetworkSettings"]["Networks"]
+
+
 def test_unknown_hosts_get_404(traefik: TraefikMode, environments: dict[str, Any]) -> None:
     traefik.wait(traefik.host("1", SLUG), "/web/health", lambda r: r.status_code == 200)
     for host in (
@@ -150,3 +167,29 @@ def test_only_this_instance_environment_and_editor_containers_are_routed(
     finally:
         for container in started:
             container.remove(force=True, v=True)
+
+
+def test_a_service_is_routed_by_traefik_over_its_teams_network(
+    traefik: TraefikMode, docker_client: docker.DockerClient
+) -> None:
+    """A service in traefik mode answers at its host through Traefik, over the team's network (the
+    only one it is on). The service is a second Traefik with its ``/ping`` on port 8080: the
+    proxy itself has no ping, so the 200 "OK" comes from the service."""
+    from tests.images.traefik import ensure_traefik_image
+
+    app, names = traefik.app, traefik.app.names
+    team = app.config.team("1")
+    env_vars = "TRAEFIK_ENTRYPOINTS_WEB_ADDRESS=:8080,TRAEFIK_PING=true,TRAEFIK_PING_ENTRYPOINT=web"
+    image = ensure_traefik_image(docker_client)
+    args = {"name": "pinger", "image": image, "port": 8080, "env_vars": env_vars}
+    created = catalog.invoke(app, team, "create_service", args)
+    try:
+        host = created["url"].removeprefix("https://")
+        assert traefik.wait(host, "/ping", lambda r: r.status_code == 200).text.strip() == "OK"
+        container = docker_client.containers.get(names.service_container("1", "pinger"))
+        network = names.team_network("1")
+        assert set(container.attrs["NetworkSettings"]["Networks"]) == {network}
+        assert container.labels["traefik.docker.network"] == network
+        assert traefik.get(traefik.host("2", "svc--pinger"), "/ping").status_code == 404  # not team 2's host
+    finally:
+        catalog.invoke(app, team, "delete_service", {"name": "pinger"})
