@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from tests.e2e.conftest import Server, _mark_logs, pytest_runtest_makereport, start_server
 from tests.fixtures.instance import Instance
@@ -39,6 +39,7 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 ACTION_TIMEOUT_MS = 30_000
 """Default time a Playwright action or expectation may take."""
+expect.set_options(timeout=ACTION_TIMEOUT_MS)  # expectations too (5 s by default): CI machines are slow
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
 """Where the run saves the dashboard's screenshots (docs/dashboard.md shows them)."""
 

@@ -193,3 +193,4 @@ def test_a_service_is_routed_by_traefik_over_its_teams_network(
         assert traefik.get(traefik.host("2", "svc--pinger"), "/ping").status_code == 404  # not team 2's host
     finally:
         catalog.invoke(app, team, "delete_service", {"name": "pinger"})
+        catalog.invoke(app, team, "delete_service_preset", {"name": "pinger"})  # the instance is shared
