@@ -67,6 +67,9 @@ class RoutingConfig:
     """The router: any name a plugin registers (``oduflow plugins`` lists them)."""
 
 
+CLONE_STRATEGIES = ("auto", "reflink", "pool", "file_copy")
+
+
 @dataclass(frozen=True)
 class DatabaseConfig:
     user: str = "odoo"
@@ -77,6 +80,10 @@ class DatabaseConfig:
     image: str = "postgres:15"
     pool_size: int = 1
     """Spare clones kept per template so that creation renames one instead of copying (0: off)."""
+    clone_strategy: str = "auto"
+    """How environment databases are cloned: ``auto`` (the best the server allows), ``reflink``
+    (PostgreSQL >= 18 on a reflink filesystem), ``pool`` or ``file_copy``
+    (see :mod:`oduflow.services.clonestrategy`)."""
 
 
 @dataclass(frozen=True)
@@ -287,6 +294,12 @@ def _validate(cfg: Config, where: str) -> None:
             f"{where} [database]: key 'user' expects a PostgreSQL role name of letters, digits "
             f"and '_', got {cfg.database.user!r}"
         )
+    if cfg.database.clone_strategy not in CLONE_STRATEGIES:
+        raise ConfigError(
+            f"{where} [database]: key 'clone_strategy' expects one of {', '.join(CLONE_STRATEGIES)}, "
+            f"got {cfg.database.clone_strategy!r}"
+        )
+    _at_least(where, "database", cfg.database, ("pool_size",), 0)
     check_allowed_hosts(cfg.server.allowed_hosts, where)
     _at_least(where, "limits", cfg.limits, ("import_max_mb", "import_timeout", "max_concurrent_per_team"), 1)
     _at_least(

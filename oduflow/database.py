@@ -173,23 +173,51 @@ class Database:
             stmt = stmt + sql.SQL(" OWNER {}").format(sql.Identifier(owner))
         self._create(name, stmt, "template0")
 
-    def clone(self, name: str, template: str, owner: str | None = None, strategy: str = "FILE_COPY") -> None:
-        """``CREATE DATABASE name TEMPLATE template``, retrying while the template is busy."""
-        if strategy not in CLONE_STRATEGIES:
-            raise ValueError(strategy)
+    def clone(
+        self,
+        name: str,
+        template: str,
+        owner: str | None = None,
+        strategy: str = "FILE_COPY",
+        *,
+        file_copy_method: str = "",
+    ) -> None:
+        """``CREATE DATABASE name TEMPLATE template``, retrying while the template is busy.
+
+        ``file_copy_method="clone"`` (PostgreSQL >= 18, ``FILE_COPY`` only) sets that parameter for
+        the statement's session: on a reflink filesystem the files are cloned, not copied.
+        """
+        if strategy not in CLONE_STRATEGIES or file_copy_method not in ("", "copy", "clone"):
+            raise ValueError(strategy if strategy not in CLONE_STRATEGIES else file_copy_method)
         stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
             sql.Identifier(name), sql.Identifier(template), sql.SQL(strategy)
         )
         if owner:
             stmt = stmt + sql.SQL(" OWNER {}").format(sql.Identifier(owner))
-        self._create(name, stmt, template)
+        setup = (
+            [sql.SQL("SET file_copy_method = {}").format(sql.SQL(file_copy_method))]
+            if file_copy_method
+            else []
+        )
+        self._create(name, stmt, template, setup=setup)
 
-    def _create(self, name: str, stmt: sql.Composable, template: str, retries: int = 40) -> None:
-        """Run a ``CREATE DATABASE``; while another session (or a concurrent ``CREATE
-        DATABASE``) uses ``template``, PostgreSQL refuses: retry briefly."""
+    def _create(
+        self,
+        name: str,
+        stmt: sql.Composable,
+        template: str,
+        retries: int = 40,
+        setup: list[sql.Composable] | None = None,
+    ) -> None:
+        """Run a ``CREATE DATABASE`` (after the ``setup`` statements, in the same session); while
+        another session (or a concurrent ``CREATE DATABASE``) uses ``template``, PostgreSQL
+        refuses: retry briefly."""
         for attempt in range(retries):
             try:
-                self.query(stmt)
+                with self.connect() as conn:
+                    for statement in setup or []:
+                        conn.execute(statement)
+                    conn.execute(stmt)
                 return
             except psycopg.errors.DuplicateDatabase:
                 raise ConflictError(f"database '{name}' already exists") from None

@@ -10,6 +10,8 @@ import stat
 import subprocess
 from pathlib import Path
 
+from oduflow import reflink
+
 log = logging.getLogger("oduflow.fsutil")
 
 
@@ -225,8 +227,11 @@ def private_dir(path: Path) -> Path:
 _COPY_CHUNK = 1 << 20
 
 
-def copy_tree(src: Path, dest: Path) -> list[str]:
+def copy_tree(src: Path, dest: Path, *, clone: bool = True) -> list[str]:
     """Copy the tree ``src`` to the new directory ``dest``; the paths it left out.
+
+    With ``clone`` (the default), each regular file is first tried as a reflink copy
+    (:func:`oduflow.reflink.clone_fd`: no data copied on XFS or btrfs), else its bytes are copied.
 
     For trees a container writes (filestores): only directories, regular files and symlinks
     (copied as links, never followed) are copied. Device nodes, FIFOs and sockets are never
@@ -242,7 +247,7 @@ def copy_tree(src: Path, dest: Path) -> list[str]:
         os.mkdir(dest, 0o700)
         dest_fd = os.open(dest, _NOFOLLOW_DIR)
         try:
-            _copy_dir(src_fd, dest_fd, "", skipped)
+            _copy_dir(src_fd, dest_fd, "", skipped, clone)
             _copy_meta(dest_fd, info)
         finally:
             os.close(dest_fd)
@@ -264,7 +269,7 @@ def _copy_meta(fd: int, info: os.stat_result) -> None:
     os.utime(fd, ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
-def _copy_dir(src_fd: int, dest_fd: int, rel: str, skipped: list[str]) -> None:
+def _copy_dir(src_fd: int, dest_fd: int, rel: str, skipped: list[str], clone: bool) -> None:
     with os.scandir(src_fd) as entries:
         names = [e.name for e in entries]
     for name in names:
@@ -274,16 +279,23 @@ def _copy_dir(src_fd: int, dest_fd: int, rel: str, skipped: list[str]) -> None:
         except FileNotFoundError:
             continue  # removed while we copy
         if stat.S_ISDIR(info.st_mode):
-            _copy_subdir(src_fd, dest_fd, name, path, skipped)
+            _copy_subdir(src_fd, dest_fd, name, path, skipped, clone)
         elif stat.S_ISLNK(info.st_mode):
             os.symlink(os.readlink(name, dir_fd=src_fd), name, dir_fd=dest_fd)
         elif stat.S_ISREG(info.st_mode):
-            _copy_file(src_fd, dest_fd, name, path, skipped)
+            _copy_file(src_fd, dest_fd, name, path, skipped, clone)
         else:
             skipped.append(path)
 
 
-def _copy_subdir(src_fd: int, dest_fd: int, name: str, path: str, skipped: list[str]) -> None:
+def _copy_bytes(fd: int, out: int) -> None:
+    while chunk := os.read(fd, _COPY_CHUNK):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(out, view) :]
+
+
+def _copy_subdir(src_fd: int, dest_fd: int, name: str, path: str, skipped: list[str], clone: bool) -> None:
     try:
         sub = os.open(name, _NOFOLLOW_DIR, dir_fd=src_fd)
     except OSError as exc:
@@ -296,7 +308,7 @@ def _copy_subdir(src_fd: int, dest_fd: int, name: str, path: str, skipped: list[
         os.mkdir(name, 0o700, dir_fd=dest_fd)
         out = os.open(name, _NOFOLLOW_DIR, dir_fd=dest_fd)
         try:
-            _copy_dir(sub, out, path, skipped)
+            _copy_dir(sub, out, path, skipped, clone)
             _copy_meta(out, info)
         finally:
             os.close(out)
@@ -304,7 +316,7 @@ def _copy_subdir(src_fd: int, dest_fd: int, name: str, path: str, skipped: list[
         os.close(sub)
 
 
-def _copy_file(src_fd: int, dest_fd: int, name: str, path: str, skipped: list[str]) -> None:
+def _copy_file(src_fd: int, dest_fd: int, name: str, path: str, skipped: list[str], clone: bool) -> None:
     try:
         fd = os.open(name, _NOFOLLOW_FILE | os.O_NOCTTY, dir_fd=src_fd)
     except OSError as exc:
@@ -321,10 +333,8 @@ def _copy_file(src_fd: int, dest_fd: int, name: str, path: str, skipped: list[st
             name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dest_fd
         )
         try:
-            while chunk := os.read(fd, _COPY_CHUNK):
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(out, view) :]
+            if not (clone and reflink.clone_fd(fd, out)):
+                _copy_bytes(fd, out)
             _copy_meta(out, info)
         finally:
             os.close(out)

@@ -18,13 +18,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import docker.errors
 from psycopg import sql
 
 from oduflow import docker_api
 from oduflow.app import PG_SOCKET_IN_CONTAINER, UNIX_SOCKET_PATH_MAX, App, mount_sources
 from oduflow.contracts import Progress
 from oduflow.database import Database, PasswordRejectedError
-from oduflow.errors import PrerequisiteNotMetError
+from oduflow.errors import OduflowError, PrerequisiteNotMetError
 from oduflow.fsutil import private_dir
 
 if TYPE_CHECKING:
@@ -127,6 +128,17 @@ def _start(app: App, progress: Progress) -> None:
         restart_policy={"Name": "unless-stopped"},
         shm_size="256m",
     )
+
+
+def host_data_dir(app: App) -> Path | None:
+    """The server's data directory as this host sees it (None when it cannot: no volume, no
+    access, a remote Docker engine). Read for disk accounting and the reflink probe only."""
+    try:
+        attrs = app.docker().api.inspect_volume(app.names.db_volume)
+    except (docker.errors.DockerException, OduflowError):
+        return None
+    mountpoint = Path(str(attrs.get("Mountpoint") or ""))
+    return mountpoint if mountpoint.is_absolute() and mountpoint.is_dir() else None
 
 
 def check_image(app: App, progress: Progress) -> None:
