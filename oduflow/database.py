@@ -204,10 +204,10 @@ class Database:
     def _create(
         self,
         name: str,
-        stmt: sql.Composable,
+        stmt: sql.Composed,
         template: str,
         retries: int = 40,
-        setup: list[sql.Composable] | None = None,
+        setup: list[sql.Composed] | None = None,
     ) -> None:
         """Run a ``CREATE DATABASE`` (after the ``setup`` statements, in the same session); while
         another session (or a concurrent ``CREATE DATABASE``) uses ``template``, PostgreSQL
