@@ -57,6 +57,9 @@ class EnvironmentInfo(EnvironmentSummary):
     filestore_healthy: bool
     created_at: Any
     extra_addons: list[ExtraAddonMount]
+    clone_strategy: str
+    """How the database was made from the template (``reflink``, ``pool``, ``file_copy``; "" for an
+    empty one or an environment older than the record)."""
     stats: NotRequired[ContainerStats]
 
 
@@ -75,6 +78,9 @@ class CreatedEnvironment(TypedDict):
     odoo_conf: str
     container: str
     extra_addons: list[ExtraAddonMount]
+    clone_strategy: str
+    """How the database was made from the template: ``reflink`` (blocks shared, no copy), ``pool``
+    (a spare clone renamed), ``file_copy`` (a full copy); "" for an empty database."""
     status: str
 
 

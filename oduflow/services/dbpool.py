@@ -23,6 +23,7 @@ from oduflow.config import TeamConfig
 from oduflow.database import Database
 from oduflow.errors import OduflowError
 from oduflow.naming import fit
+from oduflow.services import clonestrategy
 
 log = logging.getLogger("oduflow.pool")
 KIND = "db_pool"
@@ -80,12 +81,21 @@ def fill(app: App, team: TeamConfig, template: str) -> int:
         made += 1
 
 
+def _pooling(app: App) -> bool:
+    """True when the server's clone strategy is the pool (a reflink server keeps no spares)."""
+    try:
+        return clonestrategy.detect(app).name == "pool"
+    except OduflowError as exc:
+        log.warning("clone strategy unknown, no spare cloned: %s", exc)
+        return False
+
+
 def refill_later(app: App, team: TeamConfig, template: str) -> threading.Thread | None:
     """Fill the pool of ``template`` in a background thread (one per template at a time).
 
     The thread is not a daemon: a CLI process finishes the clone before it exits.
     """
-    if app.config.database.pool_size <= 0:
+    if app.config.database.pool_size <= 0 or not _pooling(app):
         return None
     key = (team.id, template)
 

@@ -36,7 +36,7 @@ from oduflow.layout import team_layout
 from oduflow.locks import LockScope
 from oduflow.naming import NO_TEMPLATE, branch_slug, validate_branch, validate_template_name
 from oduflow.rollback import Steps
-from oduflow.services import dbpool, env_jobs, extra_repos, runtime
+from oduflow.services import clonestrategy, dbpool, env_jobs, extra_repos, runtime
 from oduflow.services.envmodel import EnvIdentity, EnvParams, container_spec, new_identity
 from oduflow.services.templates_meta import read_metadata
 from oduflow.state import EnvRecord
@@ -111,6 +111,7 @@ class Creation:
     password: str = ""
     conf_source: str = ""
     container: Container | None = None
+    clone_strategy: str = ""
 
     @property
     def filestore(self) -> FilestoreSpec:
@@ -307,11 +308,16 @@ def _create_empty_database(run: Creation) -> None:
 
 def _clone_database(run: Creation) -> None:
     app, db, env = run.app, run.db, run.plan.env
-    if dbpool.take(app, env.team, env.template, env.db_name):
+    strategy = clonestrategy.detect(app)
+    run.clone_strategy = strategy.name
+    if strategy.name == "pool" and dbpool.take(app, env.team, env.template, env.db_name):
         # a failure drops the database: the spare is used up, so the pool is refilled
         run.steps.undo(lambda: dbpool.refill_later(app, env.team, env.template))
     else:
-        db.clone(env.db_name, app.names.template_db(env.team.id, env.template))
+        if strategy.name == "pool":
+            run.clone_strategy = "file_copy"  # no spare was ready: this one is a full copy
+        template_db = app.names.template_db(env.team.id, env.template)
+        db.clone(env.db_name, template_db, file_copy_method=strategy.file_copy_method)
     run.steps.undo(lambda: db.drop(env.db_name))
     db.hand_over(env.db_name, env.db_role)
 
@@ -391,6 +397,7 @@ def _params(run: Creation) -> EnvParams:
         conf_source=run.conf_source,
         branch_created=run.branch_created,
         extra_addons=[w.to_dict() for w in run.plan.extra_addons],
+        clone_strategy=run.clone_strategy,
     )
 
 
@@ -409,6 +416,7 @@ def _result(run: Creation) -> dict[str, Any]:
         "odoo_conf": run.conf_source,
         "container": env.container_name,
         "extra_addons": [w.to_dict() for w in run.plan.extra_addons],
+        "clone_strategy": run.clone_strategy,
         "status": "running",
     }
 

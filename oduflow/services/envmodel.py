@@ -42,6 +42,9 @@ class EnvParams:
     branch_created: bool = False
     extra_addons: list[dict[str, str]] = field(default_factory=list)
     """The mounted extra addons repositories: ``name``, ``branch`` and pinned ``commit`` each."""
+    clone_strategy: str = ""
+    """How the database was made: ``reflink``, ``pool`` (a spare renamed), ``file_copy``; "" for an
+    empty database or an environment made before Oduflow recorded it."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,7 +16,7 @@ from oduflow.config import TeamConfig, default_config_path, load
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, PrerequisiteNotMetError
 from oduflow.layout import team_layout
-from oduflow.services import cleanup, dbserver
+from oduflow.services import cleanup, clonestrategy, dbserver
 
 
 @dataclass
@@ -95,7 +95,9 @@ def init(app: App, progress: Progress = no_progress) -> dict[str, Any]:
     for team in app.config.teams.values():
         ensure_team_dirs(app, team, report)
     app.store  # noqa: B018 - creates state.db
-    return report.to_dict()
+    strategy = clonestrategy.detect(app, fresh=True)
+    progress(f"clone strategy: {strategy.name} ({strategy.reason})")
+    return {**report.to_dict(), "clone_strategy": strategy.to_dict()}
 
 
 def bootstrap(progress: Progress = no_progress) -> dict[str, Any]:
