@@ -18,7 +18,6 @@ It makes its own instance (name prefix ``oduflowtest-bench``) and removes it at 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import threading
@@ -26,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import bench_instance, write_results
+from benchmarks.harness import bench_instance, redecide_storage, write_results
 from oduflow import catalog
 from oduflow.app import App
 from oduflow.fsutil import dir_size
@@ -71,11 +70,7 @@ def grow_template(app: App, name: str, size_mb: int) -> None:
     chunk = os.urandom(1 << 20)
     for i in range(max(1, size_mb // 2)):
         (filestore / f"f{i:05d}").write_bytes(chunk)
-    meta = json.loads((directory / "metadata.json").read_text())
-    meta.pop("storage", None)
-    meta.pop("use_overlay", None)
-    (directory / "metadata.json").write_text(json.dumps(meta))
-    templates._update_metadata(app, directory)  # noqa: SLF001 - re-decide storage by size
+    redecide_storage(app, directory)
     team = app.config.team("1")
     dbpool.wait_idle(team, name)
     dbpool.drain(app, team, name)  # spares cloned before the padding are out of date

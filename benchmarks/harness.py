@@ -16,28 +16,45 @@ import docker
 from oduflow import catalog
 from oduflow.app import App
 from oduflow.config import load
-from oduflow.services import system
+from oduflow.services import system, templates
 from tests.images import build
 
 
-def make_config(root: Path, pg_image: str, prefix: str, storage: str, ports: tuple[int, int]) -> Path:
+def make_config(
+    root: Path, pg_image: str, prefix: str, storage: str, ports: tuple[int, int], database: str = ""
+) -> Path:
     """``oduflow.toml`` of a one-team instance named ``prefix`` with its data below ``root``."""
     path = root / "oduflow.toml"
     path.write_text(
         f'[server]\nname_prefix = "{prefix}"\nallow_local_repos = true\n'
-        f'[database]\nimage = "{pg_image}"\n[storage]\ndata_dir = "{root / "data"}"\n'
+        f'[database]\nimage = "{pg_image}"\n{database}[storage]\ndata_dir = "{root / "data"}"\n'
         f"{storage}[team.1]\nport_range = [{ports[0]}, {ports[1]}]\n"
     )
     return path
 
 
 @contextmanager
-def bench_instance(prefix: str, ports: tuple[int, int], storage: str = "") -> Iterator[tuple[App, Path, str]]:
-    """(app, scratch directory, Odoo image) of an initialised instance; everything removed at exit."""
+def bench_instance(
+    prefix: str,
+    ports: tuple[int, int],
+    storage: str = "",
+    *,
+    database: str = "",
+    pg_major: int = 15,
+    cow_gb: int = 0,
+) -> Iterator[tuple[App, Path, str]]:
+    """(app, scratch directory, Odoo image) of an initialised instance; everything removed at exit.
+
+    ``database`` and ``storage`` are extra lines of those sections; ``cow_gb`` > 0 keeps the
+    data directory on an XFS image file of that size that Oduflow manages.
+    """
     client = docker.from_env()
-    pg_image, odoo_image = build.ensure_postgres_image(client), build.ensure_odoo_image(client)
+    pg_image = build.ensure_postgres_image(client, major=pg_major)
+    odoo_image = build.ensure_odoo_image(client)
     root = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
-    os.environ["ODUFLOW_TOML"] = str(make_config(root, pg_image, prefix, storage, ports))
+    if cow_gb:
+        storage += f'cow_image_size_gb = {cow_gb}\ncow_image = "{root / "data.xfs"}"\n'
+    os.environ["ODUFLOW_TOML"] = str(make_config(root, pg_image, prefix, storage, ports, database))
     app = App(load())
     system.init(app)
     try:
@@ -57,3 +74,12 @@ def write_results(
     (out / f"{name}.json").write_text(json.dumps(results, indent=2))
     plot(results, out / f"{name}.png")
     print(json.dumps(results, indent=2))
+
+
+def redecide_storage(app: App, directory: Path) -> None:
+    """Let Oduflow choose the filestore backend of a template again, now that it has grown."""
+    meta = json.loads((directory / "metadata.json").read_text())
+    meta.pop("storage", None)
+    meta.pop("use_overlay", None)
+    (directory / "metadata.json").write_text(json.dumps(meta))
+    templates._update_metadata(app, directory)  # noqa: SLF001 - re-decide storage by size
