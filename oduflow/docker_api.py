@@ -427,7 +427,7 @@ def read_logs(
     return buf.text(), buf.truncated
 
 
-def _start(container: Container) -> None:
+def start(container: Container) -> None:
     """Start a created container; ``ExternalCommandError`` when the engine refuses."""
     try:
         container.start()
@@ -447,7 +447,7 @@ def finish(
     max_output: int = MAX_OUTPUT,
 ) -> JobResult:
     """Start a created container, wait for it (at most ``timeout`` s) and read its bounded logs."""
-    _start(container)
+    start(container)
     code, timed_out = wait_exit(container, timeout)
     logs, truncated = read_logs(container, tail=tail, stdout=stdout, stderr=stderr, max_output=max_output)
     return JobResult(code, logs, timed_out, truncated)
@@ -485,7 +485,7 @@ def start_service(
     """
     container = create_container(client, image, name=name, labels=labels, **create)
     try:
-        _start(container)
+        start(container)
     except ExternalCommandError:
         discard(container)
         raise

@@ -154,12 +154,7 @@ def _make(app: App, team: TeamConfig, spec: ServiceSpec, route: Route, name: str
 
 def _start(container: Container) -> None:
     """Start ``container`` and check that it still runs :data:`START_GRACE_S` later."""
-    try:
-        container.start()
-    except docker.errors.APIError as exc:
-        raise ExternalCommandError(
-            f"cannot start {container.name}", command="docker start", output=str(exc.explanation)
-        ) from None
+    docker_api.start(container)
     deadline = time.monotonic() + START_GRACE_S
     while time.monotonic() < deadline:
         container.reload()  # unless-stopped: Docker restarts a service that exits, so a restart fails too
