@@ -36,6 +36,7 @@ TOOL_MODULES = (
     "oduflow.tools_auth",
     "oduflow.tools_services",
     "oduflow.tools_repos",
+    "oduflow.tools_snapshots",
 )
 """The modules whose ``@tool`` functions make the built-in catalog."""
 

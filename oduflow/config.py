@@ -84,11 +84,22 @@ class DatabaseConfig:
     """How environment databases are cloned: ``auto`` (the best the server allows), ``reflink``
     (PostgreSQL >= 18 on a reflink filesystem), ``pool`` or ``file_copy``
     (see :mod:`oduflow.services.clonestrategy`)."""
+    data_in_data_dir: bool = False
+    """Keep the server's data directory in ``<data_dir>/postgres/data`` (a bind mount) instead of
+    the Docker volume, so that it is on the data directory's filesystem (XFS or btrfs: reflink
+    clones). Implied by ``[storage].cow_image_size_gb``. Only for a new server: Oduflow refuses
+    to switch one whose databases are in the other place."""
 
 
 @dataclass(frozen=True)
 class StorageConfig:
     data_dir: str = ""
+    cow_image_size_gb: int = 0
+    """Size (GB, sparse) of the XFS (reflink=1) image file Oduflow mounts at ``data_dir``, so that
+    databases and filestores are copy-on-write on any host filesystem; 0: off
+    (see :mod:`oduflow.services.cowfs`)."""
+    cow_image: str = ""
+    """That image file (an absolute path outside ``data_dir``); empty: ``<data_dir>.xfs``."""
 
 
 @dataclass(frozen=True)
@@ -300,6 +311,7 @@ def _validate(cfg: Config, where: str) -> None:
             f"got {cfg.database.clone_strategy!r}"
         )
     _at_least(where, "database", cfg.database, ("pool_size",), 0)
+    _validate_cow(cfg, where)
     check_allowed_hosts(cfg.server.allowed_hosts, where)
     _at_least(where, "limits", cfg.limits, ("import_max_mb", "import_timeout", "max_concurrent_per_team"), 1)
     _at_least(
@@ -315,6 +327,32 @@ def _validate(cfg: Config, where: str) -> None:
         raise ConfigError(
             f"{where} [server]: key 'name_prefix' expects lowercase letters, digits "
             f"and '-', got {cfg.server.name_prefix!r}"
+        )
+
+
+def cow_image_path(cfg: Config) -> Path:
+    """The image file of the managed copy-on-write filesystem (``[storage].cow_image``)."""
+    if cfg.storage.cow_image:
+        return Path(cfg.storage.cow_image).expanduser()
+    data_dir = Path(os.path.abspath(cfg.data_dir))
+    return data_dir.with_name(data_dir.name + ".xfs")
+
+
+def _validate_cow(cfg: Config, where: str) -> None:
+    """The image of ``[storage].cow_image_size_gb`` is a file outside the data directory it is mounted at."""
+    _at_least(where, "storage", cfg.storage, ("cow_image_size_gb",), 0, note=" (0: off)")
+    if cfg.storage.cow_image_size_gb == 0:
+        return
+    image, data_dir = cow_image_path(cfg), Path(os.path.abspath(cfg.data_dir))
+    if not image.is_absolute():
+        raise ConfigError(f"{where} [storage]: key 'cow_image' expects an absolute path, got {str(image)!r}")
+    if data_dir == data_dir.parent:
+        raise ConfigError(f"{where} [storage]: cow_image_size_gb cannot mount an image at {data_dir}")
+    real_image, real_dir = Path(os.path.realpath(image)), Path(os.path.realpath(data_dir))
+    if real_image == real_dir or real_dir in real_image.parents or real_image in real_dir.parents:
+        raise ConfigError(
+            f"{where} [storage]: key 'cow_image' ({image}) must be outside data_dir ({data_dir}): "
+            "the image is mounted there"
         )
 
 

@@ -233,6 +233,17 @@ class Database:
                 self.terminate(template)
             time.sleep(0.25)
 
+    def freeze(self, name: str) -> None:
+        """``VACUUM (FREEZE, ANALYZE)`` every table of ``name`` (a database about to become a template).
+
+        Clones of an unfrozen database rewrite every page they read (PostgreSQL sets hint bits on
+        first read): under reflink clones each such page becomes the clone's own copy. Frozen
+        pages are read as they are, so a clone costs only what it writes. VACUUM runs each
+        table's functions as the table's owner (a security-restricted operation), never as us.
+        """
+        with self.connect(name) as conn:
+            conn.execute("VACUUM (FREEZE, ANALYZE)")
+
     def set_template(self, name: str, is_template: bool) -> None:
         """Mark ``name`` as a template that accepts no connections (or undo it)."""
         self.query(

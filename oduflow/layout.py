@@ -5,7 +5,7 @@
     <data_dir>/team_<id>/          (mode 0700)
         templates/<name>/          dump, metadata.json, filestore/
         workspaces/<slug>/         repo/, repo.git/, extra/<name>/, odoo.conf, sessions/, filestore/,
-                                   .sanitize/
+                                   snapshots/<name>/, .sanitize/, .next-filestore/, .prev-filestore/
         shared_repos/<name>/       bare clones of the extra addons repositories
         odoo_sanitize/             the team's sanitize scripts
         agent_guides/              the team's copies of the agent guides
@@ -63,6 +63,26 @@ class WorkspaceLayout:
     def sanitize_scripts(self) -> Path:
         """Where a Python sanitize script is put while a job container runs it."""
         return self.root / ".sanitize"
+
+    @property
+    def snapshots(self) -> Path:
+        """The filestores of the environment's snapshots (never mounted into a container)."""
+        return self.root / "snapshots"
+
+    def snapshot(self, name: str) -> Path:
+        """The filestore of snapshot ``name`` (validated; never outside :attr:`snapshots`)."""
+        validate_name("snapshot", name)
+        return under(self.snapshots, name)
+
+    @property
+    def next_filestore(self) -> Path:
+        """Where a reset or a restore prepares the new filestore (a workspace of its own)."""
+        return self.root / ".next-filestore"
+
+    @property
+    def prev_filestore(self) -> Path:
+        """Where the previous filestore waits until a reset or a restore is done."""
+        return self.root / ".prev-filestore"
 
 
 @dataclass(frozen=True)

@@ -219,9 +219,27 @@ class Names:
                 return template
         return None
 
+    def env_snapshot_db(self, team: str, slug: str, snapshot: str) -> str:
+        """Snapshot ``snapshot`` of an environment's database (``snapshot_environment``).
+
+        Its short form has one ``.``; a shortened one two (``fit``'s mark): never the same.
+        """
+        return fit(f"{SNAPSHOT_DB}{team}_{slug}_{snapshot}", mark=".")
+
+    def env_next_db(self, team: str, slug: str) -> str:
+        """The database a reset or a restore builds before it takes the environment's name."""
+        return fit(f"{NEXT_DB}{team}_{slug}", mark=".")
+
+    def env_prev_db(self, team: str, slug: str) -> str:
+        """The environment's previous database while a reset or a restore finishes."""
+        return fit(f"{PREV_DB}{team}_{slug}", mark=".")
+
 
 BUILD_DB = "oduflow.build_"
 OLD_DB = "oduflow.old_"
+SNAPSHOT_DB = "oduflow.snap_"
+NEXT_DB = "oduflow.next_"
+PREV_DB = "oduflow.prev_"
 
 
 def under(root: Path, *parts: str) -> Path:

@@ -39,6 +39,57 @@ class ExtraAddonMount(TypedDict):
     mount: NotRequired[str]
 
 
+class DiskUsage(TypedDict):
+    """Bytes on disk of some files, measured on the filesystem (copy-on-write aware)."""
+
+    logical_bytes: int
+    """Apparent sizes (``du --apparent-size``)."""
+    allocated_bytes: int
+    """Blocks allocated (``du``), including blocks shared with reflink copies."""
+    shared_bytes: int
+    """Allocated bytes whose blocks another file uses too (a template and its reflink clones)."""
+    exclusive_bytes: int
+    """Allocated minus shared: what deleting these files would free now."""
+    files: int
+    unmapped_files: int
+    """Files whose extents could not be read (no FIEMAP here): all their bytes count as exclusive."""
+    complete: bool
+    """False when a directory or file could not be read: the numbers are then too low."""
+
+
+class EnvironmentDisk(TypedDict):
+    """The ``disk`` of ``get_environment_info``."""
+
+    database: DiskUsage | None
+    """The database's files in the server's data directory; null when this host cannot see them."""
+    filestore: DiskUsage
+    filestore_scope: str
+    """``upper``: only the environment's own overlay layer (the template's files are the
+    template's); ``merged``: the whole filestore directory."""
+    exclusive_bytes: int | None
+    """Database plus filestore exclusive bytes: what deleting the environment frees (null when
+    the database could not be measured)."""
+    database_unavailable: NotRequired[str]
+    """Why ``database`` is null."""
+    database_server_bytes: NotRequired[int]
+    """With ``database`` null: ``pg_database_size``, the logical size the server counts (blocks
+    shared with the template counted in full)."""
+
+
+class TemplateDisk(TypedDict):
+    """The ``disk`` of a template in ``list_templates``."""
+
+    database: DiskUsage | None
+    """The template database's files; null when this host cannot see them."""
+    filestore: DiskUsage
+    dump: DiskUsage
+    exclusive_bytes: int | None
+    """What deleting the template frees now (null when the database could not be measured); blocks
+    its reflink clones still use are shared, not exclusive."""
+    database_unavailable: NotRequired[str]
+    database_server_bytes: NotRequired[int]
+
+
 class EnvironmentInfo(EnvironmentSummary):
     """``get_environment_info``: the summary, the stored parameters (no secrets) and the container."""
 
@@ -61,6 +112,8 @@ class EnvironmentInfo(EnvironmentSummary):
     """How the database was made from the template (``reflink``, ``pool``, ``file_copy``; "" for an
     empty one or an environment older than the record)."""
     stats: NotRequired[ContainerStats]
+    disk: EnvironmentDisk
+    """Physical bytes on disk, true under copy-on-write (see docs/environments.md)."""
 
 
 class CreatedEnvironment(TypedDict):
@@ -237,6 +290,8 @@ class TemplateSummary(TypedDict):
     filestore_mb: float
     storage: str
     metadata: dict[str, Any]
+    disk: TemplateDisk
+    """Physical bytes on disk, true under copy-on-write (see docs/templates.md)."""
     error: NotRequired[str]
 
 
@@ -264,11 +319,35 @@ class HostUsage(TypedDict):
     memory_used_percent: float
 
 
+class DataFilesystem(TypedDict):
+    """The filesystem of the data directory (``get_system_stats``, ``oduflow init``)."""
+
+    path: str
+    fstype: str
+    """``xfs``, ``ext4``, ... ("" when the managed filesystem is not mounted)."""
+    reflink: bool
+    """True when files there can be copy-on-write clones (probed)."""
+    size_bytes: int
+    used_bytes: int
+    free_bytes: int
+    """What an unprivileged writer may still use."""
+    managed: bool
+    """True when it is Oduflow's XFS image file (``[storage].cow_image_size_gb``)."""
+    mounted: bool
+    """The managed filesystem is mounted (False when not managed)."""
+    image: str
+    image_size_bytes: int
+    """The image file's apparent size (what the filesystem can hold)."""
+    image_allocated_bytes: int
+    """What the (sparse) image file takes on the host's disk."""
+
+
 class SystemStats(TypedDict):
     """``get_system_stats``."""
 
     containers: list[ContainerUsage]
     host: HostUsage
+    data_filesystem: DataFilesystem
 
 
 class GuideSummary(TypedDict):
@@ -372,3 +451,67 @@ class ExtraRepoDeleted(TypedDict):
 
     name: str
     deleted: bool
+
+
+class SnapshotSummary(TypedDict):
+    """One snapshot of ``list_snapshots``."""
+
+    snapshot: str
+    status: str
+    """``ready``; ``creating`` for one whose making crashed (delete_snapshot removes it)."""
+    created_at: float
+    """Unix time."""
+    template: str
+    """The environment's template (what reset_environment goes back to)."""
+    clone_strategy: str
+    """How the database was copied: ``reflink`` (blocks shared, instant) or ``file_copy``."""
+
+
+class SnapshotTaken(SnapshotSummary):
+    """``snapshot_environment``."""
+
+    branch: str
+    seconds: dict[str, float]
+    """``database`` (the clone), ``filestore`` (the copy) and ``total``."""
+    snapshots: int
+    """How many snapshots the environment has now."""
+    limit: int
+    """How many it may keep."""
+
+
+class SnapshotDeleted(TypedDict):
+    """``delete_snapshot``."""
+
+    branch: str
+    snapshot: str
+    deleted: bool
+    snapshots: int
+    """How many snapshots the environment has left."""
+
+
+class EnvironmentSwitched(TypedDict):
+    """What ``reset_environment`` and ``restore_snapshot`` share."""
+
+    branch: str
+    status: str
+    url: str
+    clone_strategy: str
+    """How the new database was made: ``reflink``, ``pool`` (a spare renamed), ``file_copy``; ""
+    for an empty database (``odoo -i base``)."""
+    seconds: dict[str, float]
+    """Per part: ``database``, ``filestore`` (both prepared while Odoo still served), ``stop``,
+    ``swap``, ``sanitize`` or ``initialise`` (resets), ``start`` (until Odoo serves), ``cleanup``
+    and ``total``."""
+
+
+class EnvironmentReset(EnvironmentSwitched):
+    """``reset_environment``."""
+
+    template: str
+    sanitized: bool
+
+
+class SnapshotRestored(EnvironmentSwitched):
+    """``restore_snapshot``."""
+
+    snapshot: str

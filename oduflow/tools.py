@@ -158,8 +158,10 @@ def get_environment_info(call: Call, branch_name: Branch) -> EnvironmentInfo:
 
     Returns the fields of list_environments plus ``db_name``, ``db_role``, ``run_image``,
     ``storage``, ``workspace``, ``container_status``, ``filestore_healthy``, ``created_at``,
-    ``extra_addons`` (``name``, ``branch``, pinned ``commit``, ``mount``) and, for a running
-    container, ``stats`` (``cpu_percent``, ``memory_mb``, ``memory_limit_mb``).
+    ``extra_addons`` (``name``, ``branch``, pinned ``commit``, ``mount``), ``disk`` (bytes on
+    disk of the database and the filestore; ``exclusive_bytes`` is what deleting the environment
+    frees, true under copy-on-write) and, for a running container, ``stats`` (``cpu_percent``,
+    ``memory_mb``, ``memory_limit_mb``).
     """
     return cast("EnvironmentInfo", environments.get_environment_info(call.app, call.team, branch_name))
 
@@ -200,13 +202,16 @@ def unprotect_environment(call: Call, branch_name: Branch) -> ProtectionResult:
 
 @tool(title="Resource usage", read_only=True, idempotent=True)
 def get_system_stats(call: Call) -> SystemStats:
-    """CPU and memory of your team's running environment containers, and the load and memory
-    of the server's host.
+    """CPU and memory of your team's running environment containers, the load and memory
+    of the server's host, and the filesystem Oduflow stores its data on.
 
     Returns ``containers`` (per running environment: ``branch``, ``container``,
-    ``cpu_percent``, ``memory_mb``, ``memory_limit_mb``) and ``host`` (``load_average`` over 1,
+    ``cpu_percent``, ``memory_mb``, ``memory_limit_mb``), ``host`` (``load_average`` over 1,
     5 and 15 minutes, ``cpu_count``, ``memory_total_mb``, ``memory_available_mb``,
-    ``memory_used_percent``).
+    ``memory_used_percent``) and ``data_filesystem`` (``path``, ``fstype``, ``reflink``: whether
+    copies there share blocks, ``size_bytes``, ``used_bytes``, ``free_bytes``; ``managed`` and
+    ``mounted`` for Oduflow's own XFS image file, with ``image``, ``image_size_bytes`` and
+    ``image_allocated_bytes``).
     """
     return cast("SystemStats", stats.system_stats(call.app, call.team))
 
@@ -217,10 +222,11 @@ def list_templates(call: Call) -> list[TemplateSummary]:
     """List the template profiles of your team with their status.
 
     Returns a list with, per template, ``name``, ``status``, ``database``, ``dump``,
-    ``dump_mb``, ``filestore_mb``, ``storage`` and ``metadata``. ``ready`` templates can be used
-    by ``create_environment(template_name=...)``; ``DB NOT LOADED`` means the dump is on disk
-    but not loaded: ask the operator to reload the template. Metadata (odoo_image, repo_url) is
-    inherited by environments created from the template.
+    ``dump_mb``, ``filestore_mb``, ``storage``, ``metadata`` and ``disk`` (bytes on disk of its
+    database, filestore and dump, shared with its copy-on-write clones or its own). ``ready``
+    templates can be used by ``create_environment(template_name=...)``; ``DB NOT LOADED`` means
+    the dump is on disk but not loaded: ask the operator to reload the template. Metadata
+    (odoo_image, repo_url) is inherited by environments created from the template.
     """
     return cast("list[TemplateSummary]", templates.list_templates(call.app, call.team))
 

@@ -3,7 +3,7 @@
 The guard takes a snapshot of the test resources when the session starts and fails the run when
 new ones are still there at its end: Docker containers, networks and volumes labelled
 ``oduflow.test=true`` or whose ``oduflow.instance`` label starts with ``oduflowtest``,
-fuse-overlayfs mounts, and what labels do not show: volumes without labels (the anonymous volumes
+fuse-overlayfs and loop mounts, and what labels do not show: volumes without labels (the anonymous volumes
 of containers removed without ``v=True``) and dangling images (commits of failed builds).
 Databases are not checked here: the fixture that owns the PostgreSQL server answers for them.
 ``ODUFLOW_TEST_GUARD=0`` turns the guard off (e.g. while another suite shares the engine: the
@@ -22,7 +22,13 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.instance", "tests.fixtures.engine", "tests.images.fixtures"]
+pytest_plugins = [
+    "tests.fixtures.instance",
+    "tests.fixtures.engine",
+    "tests.fixtures.xfs",
+    "tests.fixtures.cow",
+    "tests.images.fixtures",
+]
 
 TEST_PREFIX = os.environ.get("ODUFLOW_TEST_PREFIX", "oduflowtest")
 TIERS = ("unit", "docker", "e2e", "security", "browser")
@@ -129,10 +135,21 @@ def fuse_mounts(mounts_table: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def loop_mounts(mounts_table: str) -> frozenset[str]:
+    """Mount points of loop devices (the XFS image files of tests/fixtures/xfs.py) in a mounts text."""
+    found = set()
+    for line in mounts_table.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[0].startswith("/dev/loop"):
+            found.add("loop mount " + re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1]))
+    return frozenset(found)
+
+
 def take_snapshot(final: bool = False) -> Snapshot:
     """The test resources now; ``final`` (the session's end) leaves out volumes still in use."""
     try:
-        mounts: frozenset[str] | None = fuse_mounts(Path("/proc/self/mounts").read_text())
+        table = Path("/proc/self/mounts").read_text()
+        mounts: frozenset[str] | None = fuse_mounts(table) | loop_mounts(table)
     except OSError:
         mounts = None
     labelled, unlabelled = docker_resources(unused_only=final)

@@ -32,6 +32,7 @@ from oduflow.errors import BusyError
 from oduflow.fsutil import fuse_mounts_under, rmtree, unmount
 from oduflow.layout import team_layout
 from oduflow.locks import LockScope
+from oduflow.services import env_snapshots
 from oduflow.services.envmodel import EnvParams
 from oduflow.services.templates import templates_root, work_db_template
 from oduflow.state import EnvRecord
@@ -165,7 +166,9 @@ def _env_resources(app: App, team: TeamConfig) -> list[Orphan]:
         found += [
             Orphan("workspaces", p.name, _branch(p.name)) for p in sorted(ws_root.iterdir()) if p.is_dir()
         ]
-    found += [Orphan("mounts", str(m), _branch(m.parent.name)) for m in fuse_mounts_under(ws_root)]
+    found += [
+        Orphan("mounts", str(m), _branch(_workspace_of(m, ws_root))) for m in fuse_mounts_under(ws_root)
+    ]
     for owner in app.ports(team).all():
         kind, _, key = owner.partition(":")
         guards = {"env": _branch(key), "template": (("template", key),), "service": (("team", key),)}.get(
@@ -173,6 +176,14 @@ def _env_resources(app: App, team: TeamConfig) -> list[Orphan]:
         )
         found.append(Orphan("ports", owner, guards))
     return found
+
+
+def _workspace_of(mount: Path, ws_root: Path) -> str:
+    """The workspace a mount is in (``<slug>/filestore``, ``<slug>/.next-filestore/filestore``)."""
+    try:
+        return mount.relative_to(ws_root.resolve()).parts[0]
+    except (ValueError, IndexError):
+        return mount.parent.name
 
 
 def _owned(app: App, team: TeamConfig, envs: list[EnvRecord]) -> set[tuple[str, str]]:
@@ -252,6 +263,7 @@ def _orphans(app: App, team: TeamConfig) -> list[Orphan]:
     ]
     resources = _env_resources(app, team)
     resources += [Orphan("databases", d) for d in app.db().list_databases(f"oduflow_pool_{team.id}_")]
+    resources += [Orphan("databases", d, _branch(slug)) for d, slug in env_snapshots.databases(app, team)]
     # asked after the listing: a creation that made a resource meanwhile has its record by now
     gone = {o.name for o in stale}
     live = [r for r in app.store.list_envs(team.id) if r.branch not in gone]
@@ -344,6 +356,7 @@ def cleanup(app: App, team: TeamConfig, force: bool = False) -> dict[str, Any]:
         except BusyError:  # an operation started since: its resources are not orphans
             busy += [f"{o.kind} {o.name}" for o in items]
     result["removed"] = removed
+    env_snapshots.forget_stale(app, team)  # records of snapshots whose environment and database are gone
     if busy:
         result["busy"] = busy
     if errors:

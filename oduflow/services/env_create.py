@@ -366,7 +366,7 @@ def _sanitize(run: Creation) -> None:
 def _start(run: Creation) -> None:
     app, name = run.app, run.plan.env.container_name
     run.container = runtime.create_container(
-        app, run.spec(), restart=runtime.docker_restarts(run.plan.storage)
+        app, run.spec(), restart=runtime.docker_restarts(app, run.plan.storage)
     )
     run.steps.undo(lambda: docker_api.remove_container(app.docker(), name))
     run.container.start()

@@ -13,7 +13,7 @@ from oduflow.config import TeamConfig
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, NotFoundError, OduflowError, ProtectedError
 from oduflow.fsutil import rmtree
-from oduflow.services import extra_repos, runtime
+from oduflow.services import disk, env_snapshots, extra_repos, runtime
 from oduflow.services.envmodel import Env, container_spec, get_env, route_request
 from oduflow.state import EnvRecord
 
@@ -91,7 +91,7 @@ STOPPED = "env_stopped"
 def docker_restarts(app: App, env: Env) -> bool:
     """Whether Docker restarts the environment's container (:func:`runtime.docker_restarts`)."""
     storage = env.params.storage
-    return not storage or runtime.docker_restarts(app.hooks.storage(storage))
+    return runtime.docker_restarts(app, app.hooks.storage(storage) if storage else None)
 
 
 def _start(app: App, env: Env, container: Container) -> None:
@@ -187,6 +187,8 @@ def delete_environment(
     if p.storage:
         attempt("filestore", lambda: app.hooks.storage(p.storage).release(env.filestore(app)))
     db = app.db()
+    if p.db_name and env_snapshots.owns_databases(app, team, env.paths.slug):  # before the role: its objects
+        attempt("snapshots", lambda: env_snapshots.drop_all(app, team, env.paths.slug))
     if p.db_name:
         attempt("database", lambda: db.drop(p.db_name))
     if p.db_role:
@@ -249,6 +251,7 @@ def get_environment_info(app: App, team: TeamConfig, branch: str) -> dict[str, A
             "extra_addons": [
                 {**x, "mount": runtime.EXTRA_ADDONS_PREFIX + x["name"]} for x in env.params.extra_addons
             ],
+            "disk": disk.environment_disk(app, env),
         }
     )
     if c is not None:
@@ -288,10 +291,8 @@ def restore_environments(app: App, progress: Progress = no_progress) -> RestoreR
 
 
 def _restore(app: App, env: Env, key: str, report: RestoreReport, progress: Progress) -> None:
-    if not env.params.storage:
-        return
     container = docker_api.get_container(app.docker(), env.container_name)
-    if ensure_filestore(app, env):
+    if env.params.storage and ensure_filestore(app, env):
         report.repaired.append(key)
         progress(f"remounted filestore of {key}")
         if container is not None and container.status == "running":

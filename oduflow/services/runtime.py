@@ -44,6 +44,7 @@ from oduflow.contracts import (
 )
 from oduflow.errors import ExternalCommandError, ValidationError
 from oduflow.fsutil import UnsafePathError, read_nofollow
+from oduflow.services import cowfs
 
 CONF_PATH = "/etc/odoo/odoo.conf"
 ADDONS_PATH = "/mnt/extra-addons"
@@ -102,14 +103,19 @@ def entry(command: list[str]) -> dict[str, Any]:
     return {"entrypoint": [program], "command": args}
 
 
-def docker_restarts(backend: StorageBackend) -> bool:
+def docker_restarts(app: App, backend: StorageBackend | None) -> bool:
     """Whether Docker may restart an environment's container by itself (after a reboot).
 
     Not when its filestore is a mount Oduflow makes (``needs_remount`` backends such as
-    ``overlay``): after a reboot the container would serve an empty directory. Oduflow starts
-    those itself once the filestore is remounted (:func:`oduflow.services.environments.restore_environments`).
+    ``overlay``), nor when the whole data directory is (the copy-on-write filesystem of
+    :mod:`oduflow.services.cowfs`): after a reboot the container would serve empty directories,
+    which Docker would even create on the bare mount point. Oduflow starts those itself once
+    everything is mounted again (:func:`oduflow.services.environments.restore_environments`).
+    ``backend`` None: an environment without a recorded filestore backend.
     """
-    return NEEDS_REMOUNT not in backend.capabilities
+    if cowfs.managed(app.config) is not None:
+        return False
+    return backend is None or NEEDS_REMOUNT not in backend.capabilities
 
 
 @dataclass(frozen=True)

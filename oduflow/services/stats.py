@@ -1,4 +1,5 @@
-"""Resource usage: CPU and memory of a team's environment containers, load and memory of the host."""
+"""Resource usage: CPU and memory of a team's environment containers, load and memory of the host,
+size and free space of the data directory's filesystem."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import docker.errors
 from oduflow import docker_api
 from oduflow.app import App
 from oduflow.config import TeamConfig
+from oduflow.services import cowfs
 from oduflow.services.environments import container_states, container_stats
 
 MAX_SAMPLERS = 8
@@ -74,5 +76,10 @@ def host_usage() -> dict[str, Any]:
 
 
 def system_stats(app: App, team: TeamConfig) -> dict[str, Any]:
-    """The team's environment containers' usage and the host's."""
-    return {"containers": environment_usage(app, team), "host": host_usage()}
+    """The team's environment containers' usage, the host's, and the data directory's filesystem
+    (:func:`oduflow.services.cowfs.usage`)."""
+    return {
+        "containers": environment_usage(app, team),
+        "host": host_usage(),
+        "data_filesystem": cowfs.usage(app.config),
+    }

@@ -16,7 +16,7 @@ from oduflow.config import TeamConfig, default_config_path, load
 from oduflow.contracts import Progress, no_progress
 from oduflow.errors import ConflictError, PrerequisiteNotMetError
 from oduflow.layout import team_layout
-from oduflow.services import cleanup, clonestrategy, dbserver
+from oduflow.services import cleanup, clonestrategy, cowfs, dbserver
 
 
 @dataclass
@@ -86,6 +86,7 @@ def init(app: App, progress: Progress = no_progress) -> dict[str, Any]:
     Idempotent: a second run changes nothing and says so.
     """
     report = Report()
+    mount_data_filesystem(app, report, progress, create_missing=True)
     dbserver.check_image(app, progress)
     for name in ("postgresql.conf", "odoo.conf", "pg_hba.conf"):
         _copy_if_missing(resource_path(name), app.config.config_dir / name, report)
@@ -97,7 +98,25 @@ def init(app: App, progress: Progress = no_progress) -> dict[str, Any]:
     app.store  # noqa: B018 - creates state.db
     strategy = clonestrategy.detect(app, fresh=True)
     progress(f"clone strategy: {strategy.name} ({strategy.reason})")
-    return {**report.to_dict(), "clone_strategy": strategy.to_dict()}
+    return {
+        **report.to_dict(),
+        "clone_strategy": strategy.to_dict(),
+        "data_filesystem": cowfs.usage(app.config),
+    }
+
+
+def mount_data_filesystem(
+    app: App, report: Report, progress: Progress = no_progress, *, create_missing: bool = False
+) -> bool:
+    """Mount the managed copy-on-write filesystem at ``data_dir`` when configured and not mounted
+    (``create_missing``: make it first when there is no image); True when it was (made and) mounted.
+    See :mod:`oduflow.services.cowfs`."""
+    what, description = cowfs.ensure(app.config, progress, create_missing=create_missing)
+    if what == "existing":
+        report.existing.append(description)
+    elif what:
+        report.created.append(description)
+    return what in ("mounted", "created")
 
 
 def bootstrap(progress: Progress = no_progress) -> dict[str, Any]:
@@ -149,4 +168,21 @@ def destroy(app: App, progress: Progress = no_progress) -> dict[str, Any]:
         except docker.errors.APIError as exc:
             raise PrerequisiteNotMetError(f"cannot remove network {net.name}: {exc.explanation}") from None
     dbserver.remove_files(app, report)
+    _unmount_data_filesystem(app, report)
     return report.to_dict()
+
+
+def _unmount_data_filesystem(app: App, report: Report) -> None:
+    """``destroy``: unmount the managed filesystem; its image file stays (it holds the templates
+    and workspaces, which ``destroy`` keeps everywhere: the next ``init`` mounts it again)."""
+    fs = cowfs.managed(app.config)
+    if fs is None:
+        return
+    store = app.__dict__.get("store")  # the state database is on it: close it if it was opened
+    if store is not None:
+        store.close()
+    if cowfs.unmount(fs):
+        report.removed.append(
+            f"mount of {fs.image} at {fs.mount_point} (the image file is kept: it holds the "
+            "templates and workspaces; delete it to free its space)"
+        )

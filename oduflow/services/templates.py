@@ -21,7 +21,7 @@ from oduflow.errors import ConflictError, NotFoundError, OduflowError, Validatio
 from oduflow.fsutil import dir_size, rmtree
 from oduflow.layout import team_layout
 from oduflow.locks import LockScope
-from oduflow.services import dbpool, pgjobs
+from oduflow.services import dbpool, disk, pgjobs
 from oduflow.services.envmodel import owned_by
 from oduflow.services.templates_meta import (
     DUMP_FILES,
@@ -70,7 +70,9 @@ def list_templates(app: App, team: TeamConfig) -> list[dict[str, Any]]:
     except OduflowError as exc:
         loaded, db_error = set(), str(exc)
     out = []
-    for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+    directories = sorted(p for p in root.iterdir() if p.is_dir())
+    disks = disk.template_disks(app, team, directories, db_error)
+    for directory in directories:
         meta = read_metadata(directory)
         dump = dump_file(directory)
         db_name = app.names.template_db(team.id, directory.name)
@@ -82,7 +84,6 @@ def list_templates(app: App, team: TeamConfig) -> list[dict[str, Any]]:
             status = "DB NOT LOADED"
         else:
             status = "NO DUMP"
-        filestore = directory / "filestore"
         out.append(
             {
                 "name": directory.name,
@@ -90,9 +91,10 @@ def list_templates(app: App, team: TeamConfig) -> list[dict[str, Any]]:
                 "database": db_name,
                 "dump": dump.name if dump else None,
                 "dump_mb": round(dump.stat().st_size / 2**20, 2) if dump else 0,
-                "filestore_mb": round(dir_size(filestore) / 2**20, 2) if filestore.is_dir() else 0,
+                "filestore_mb": round(disks[directory.name]["filestore"]["logical_bytes"] / 2**20, 2),
                 "storage": template_storage(app, meta),
                 "metadata": meta.to_dict(),
+                "disk": disks[directory.name],
                 **({"error": db_error} if db_error else {}),
             }
         )
@@ -124,6 +126,7 @@ def _replace_template_db(app: App, team: TeamConfig, name: str, build_db: str) -
     target = app.names.template_db(team.id, name)
     dbpool.wait_idle(team, name)
     db.terminate(build_db)
+    db.freeze(build_db)  # clones then share every page they only read (see Database.freeze)
     rename = sql.SQL("ALTER DATABASE {} RENAME TO {}")
     old = app.names.template_old_db(team.id, name)
     had_old = db.exists(target)

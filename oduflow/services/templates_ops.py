@@ -273,6 +273,7 @@ def template_down(
     progress("dumping the template database")
     pgjobs.dump(app, tdb, directory / "dump.pgdump")
     (directory / "dump.sql").unlink(missing_ok=True)
+    app.db().freeze(tdb)
     app.db().set_template(tdb, True)
     dbpool.refill_later(app, team, template_name)
     app.router.release(_editor_request(team, template_name))

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import logging
 
+import docker.errors
 import uvicorn
 
 from oduflow.app import App
 from oduflow.errors import OduflowError, ValidationError
+from oduflow.services import dbserver, system
 from oduflow.services.environments import restore_environments
 from oduflow.surfaces.http import build_http_app, startup_lines, startup_warnings
 from oduflow.surfaces.mcp import build_mcp
 
 log = logging.getLogger("oduflow")
+
+
+def mount_data(app: App) -> None:
+    """Mount the managed copy-on-write filesystem at ``data_dir`` (a loop mount does not survive
+    a reboot) and start the database container Docker could not start without it.
+
+    A filesystem that cannot be mounted stops the server (:class:`OduflowError`): it would
+    write its state onto the bare mount point. A database server that does not start is logged.
+    """
+    if not system.mount_data_filesystem(app, system.Report(), log.info):
+        return
+    log.info("mounted the copy-on-write filesystem at %s", app.data_dir)
+    try:
+        if dbserver.start_existing(app, log.info):
+            log.info("started %s", app.names.db_container)
+    except (OduflowError, docker.errors.DockerException) as exc:
+        log.warning("the database server did not start (run 'oduflow init'): %s", exc)
 
 
 def restore_mounts(app: App) -> None:
@@ -41,6 +60,7 @@ def serve(
     stdio_team: str = "1",
 ) -> None:
     """Serve MCP over Streamable HTTP (``/mcp``) or stdio until interrupted."""
+    mount_data(app)
     restore_mounts(app)
     if transport == "stdio":
         build_mcp(app, fixed_team=stdio_team).run(transport="stdio", show_banner=False)

@@ -7,6 +7,10 @@ Every tag carries a content hash of what determines it, so an unchanged image is
 and an edited script or stand-in source rebuilds only what depends on it. A file lock per step
 makes concurrent pytest workers wait for one another instead of building twice.
 
+PostgreSQL 18 (:func:`ensure_postgres_image` with ``major=18``) has a base of its own: Debian
+``unstable`` (the only suite packaging it) bootstrapped the same way, with ``postgres18/setup.sh``;
+its thin layer is the same ``postgres/`` context with the 18 image's ``PGDATA`` and ``VOLUME``.
+
 Usage: ``python -m tests.images.build [--odoo-version 18.0]`` prints the tags. The disk cache
 lives in ``~/.cache/oduflow-test-images/`` (``ODUFLOW_TEST_IMAGE_CACHE`` overrides it).
 """
@@ -24,7 +28,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -45,6 +49,14 @@ BASE_REPO = "oduflow-test-base"
 POSTGRES_REPO = "oduflow-test-postgres"
 ODOO_REPO = "oduflow-test-odoo"
 ROOTFS_RECIPE = {"suite": rootfs.SUITE, "variant": "minbase", "recipe": "1"}
+PG_MAJORS = (15, 18)
+"""PostgreSQL versions of the stand-in: 15 on the shared bookworm base, 18 on an unstable one."""
+PG18_BUILDARGS = {
+    "PG_MAJOR": "18",
+    "PGDATA": "/var/lib/postgresql/18/docker",
+    "PG_VOLUME": "/var/lib/postgresql",
+}
+"""The official ``postgres:18`` image's layout (15-17: both ``/var/lib/postgresql/data``)."""
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOCK_TIMEOUT_S = 1800.0
 DEFAULT_UID = 101
@@ -97,20 +109,23 @@ def _locked(name: str, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def rootfs_key() -> str:
+def rootfs_key(suite: str = rootfs.SUITE) -> str:
     """Content key of the minimal rootfs: release, variant, architecture and recipe version."""
-    recipe = sorted(ROOTFS_RECIPE.items())
+    recipe = sorted({**ROOTFS_RECIPE, "suite": suite}.items())
     return _digest(repr(recipe), platform.machine(), (HERE / "rootfs.py").read_bytes())
 
 
-def ensure_rootfs() -> Path:
-    """The cached ``debootstrap --variant=minbase`` bookworm tarball (built on first use)."""
-    target = cache_dir() / f"rootfs-{rootfs.SUITE}-{rootfs_key()}.tar"
+def ensure_rootfs(suite: str = rootfs.SUITE) -> Path:
+    """The cached ``debootstrap --variant=minbase`` tarball of ``suite`` (built on first use).
+
+    An ``unstable`` one is a snapshot of the day it was made: kept until its key changes.
+    """
+    target = cache_dir() / f"rootfs-{suite}-{rootfs_key(suite)}.tar"
     if target.is_file():
         return target
-    with _locked("rootfs"):
+    with _locked("rootfs" if suite == rootfs.SUITE else f"rootfs-{suite}"):
         if not target.is_file():
-            rootfs.debootstrap_tar(target, debian_mirror())
+            rootfs.debootstrap_tar(target, debian_mirror(), suite)
     return target
 
 
@@ -128,24 +143,29 @@ def base_tag() -> str:
     return f"{BASE_REPO}:{_digest(rootfs_key(), setup, repr(sorted(LABELS.items())))}"
 
 
-def ensure_base_image(client: docker.DockerClient) -> str:
-    """Import the base image with every package both images need; return its tag."""
-    tag = base_tag()
+def pg18_base_tag() -> str:
+    """Tag of the PostgreSQL 18 base image (unstable rootfs + ``postgres18/setup.sh``)."""
+    setup = (HERE / "postgres18" / "setup.sh").read_bytes()
+    return f"{BASE_REPO}:pg18-{_digest(rootfs_key(rootfs.UNSTABLE), setup, repr(sorted(LABELS.items())))}"
+
+
+def _ensure_chroot_image(client: docker.DockerClient, tag: str, suite: str, setup: Path, lock: str) -> str:
+    """Run ``setup`` in a chroot of the cached ``suite`` rootfs and ``docker import`` it as ``tag``."""
     if _has_image(client, tag):
         return tag
-    tarball = ensure_rootfs()
-    with _locked("base"):
+    tarball = ensure_rootfs(suite)
+    with _locked(lock):
         if _has_image(client, tag):
             return tag
-        with tempfile.TemporaryDirectory(prefix="base-", dir=cache_dir()) as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"{lock}-", dir=cache_dir()) as tmp:
             root = Path(tmp) / "root"
             try:
                 rootfs.unpack(tarball, root)
                 (root / "etc/apt/sources.list").write_text(
-                    rootfs.chroot_sources_list(debian_mirror(), rootfs.security_mirror())
+                    rootfs.chroot_sources_list(debian_mirror(), rootfs.security_mirror(), suite)
                 )
                 (root / "etc/resolv.conf").write_bytes(Path("/etc/resolv.conf").read_bytes())
-                (root / "tmp/setup.sh").write_bytes((HERE / "base" / "setup.sh").read_bytes())
+                (root / "tmp/setup.sh").write_bytes(setup.read_bytes())
                 with rootfs.mounted_proc(root):
                     rootfs.chroot(root, "/bin/bash", "/tmp/setup.sh")
                 (root / "tmp/setup.sh").unlink(missing_ok=True)
@@ -154,6 +174,17 @@ def ensure_base_image(client: docker.DockerClient) -> str:
                 rootfs.safe_rmtree(root)
             _import(client, Path(tmp) / "base.tar", tag)
     return tag
+
+
+def ensure_base_image(client: docker.DockerClient) -> str:
+    """Import the base image with every package both images need; return its tag."""
+    return _ensure_chroot_image(client, base_tag(), rootfs.SUITE, HERE / "base" / "setup.sh", "base")
+
+
+def ensure_pg18_base_image(client: docker.DockerClient) -> str:
+    """Import the PostgreSQL 18 base image (Debian unstable's ``postgresql-18``); return its tag."""
+    setup = HERE / "postgres18" / "setup.sh"
+    return _ensure_chroot_image(client, pg18_base_tag(), rootfs.UNSTABLE, setup, "base-pg18")
 
 
 def _import(client: docker.DockerClient, tarball: Path, tag: str) -> None:
@@ -197,11 +228,17 @@ def _context_tar(directory: Path) -> io.BytesIO:
     return buf
 
 
-def _ensure_layer(client: docker.DockerClient, tag: str, context: Path, buildargs: dict[str, str]) -> str:
-    """Build ``context/Dockerfile`` on top of the base image as ``tag`` unless it exists."""
+def _ensure_layer(
+    client: docker.DockerClient,
+    tag: str,
+    context: Path,
+    buildargs: dict[str, str],
+    ensure_base: Callable[[docker.DockerClient], str] = ensure_base_image,
+) -> str:
+    """Build ``context/Dockerfile`` on top of a base image as ``tag`` unless it exists."""
     if _has_image(client, tag):
         return tag
-    base = ensure_base_image(client)
+    base = ensure_base(client)
     with _locked(tag.partition(":")[0]):
         if not _has_image(client, tag):
             client.images.build(
@@ -217,10 +254,20 @@ def _ensure_layer(client: docker.DockerClient, tag: str, context: Path, buildarg
     return tag
 
 
-def postgres_tag() -> str:
-    """Tag of the PostgreSQL 15 image for the current sources."""
+def _check_major(major: int) -> None:
+    if major not in PG_MAJORS:
+        raise ValueError(f"no PostgreSQL {major} stand-in (there are: {', '.join(map(str, PG_MAJORS))})")
+
+
+def postgres_tag(major: int = 15) -> str:
+    """Tag of the PostgreSQL ``major`` image for the current sources."""
+    _check_major(major)
     build = (HERE / "build.py").read_bytes()
-    return f"{POSTGRES_REPO}:15-{_digest(base_tag(), build, _context_digest(HERE / 'postgres'))}"
+    context = _context_digest(HERE / "postgres")
+    if major == 15:
+        return f"{POSTGRES_REPO}:15-{_digest(base_tag(), build, context)}"
+    key = _digest(pg18_base_tag(), build, context, repr(sorted(PG18_BUILDARGS.items())))
+    return f"{POSTGRES_REPO}:{major}-{key}"
 
 
 def odoo_tag(version: str = "18.0", uid: int = DEFAULT_UID) -> str:
@@ -230,9 +277,18 @@ def odoo_tag(version: str = "18.0", uid: int = DEFAULT_UID) -> str:
     return f"{ODOO_REPO}:{version}-{key}" if uid == DEFAULT_UID else f"{ODOO_REPO}:{version}-uid{uid}-{key}"
 
 
-def ensure_postgres_image(client: docker.DockerClient) -> str:
-    """A PostgreSQL 15 image with the interface of the official ``postgres`` image; its tag."""
-    return _ensure_layer(client, postgres_tag(), HERE / "postgres", {})
+def ensure_postgres_image(client: docker.DockerClient, major: int = 15) -> str:
+    """A PostgreSQL ``major`` (15 or 18) image with the interface of the official ``postgres:<major>``.
+
+    Returns its tag. 18 has the official 18 layout: ``PGDATA=/var/lib/postgresql/18/docker``,
+    ``VOLUME /var/lib/postgresql``.
+    """
+    _check_major(major)
+    if major == 15:
+        return _ensure_layer(client, postgres_tag(), HERE / "postgres", {})
+    return _ensure_layer(
+        client, postgres_tag(major), HERE / "postgres", PG18_BUILDARGS, ensure_pg18_base_image
+    )
 
 
 def ensure_odoo_image(client: docker.DockerClient, version: str = "18.0", uid: int = DEFAULT_UID) -> str:
@@ -269,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name, build in (
             ("postgres", lambda: ensure_postgres_image(client)),
+            ("postgres 18", lambda: ensure_postgres_image(client, 18)),
             ("odoo", lambda: ensure_odoo_image(client, args.odoo_version)),
             (f"odoo uid {OTHER_UID}", lambda: ensure_odoo_image(client, args.odoo_version, OTHER_UID)),
         ):
@@ -279,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
             keep = {
                 base_tag(),
                 postgres_tag(),
+                pg18_base_tag(),
+                postgres_tag(18),
                 odoo_tag(args.odoo_version),
                 odoo_tag(args.odoo_version, OTHER_UID),
             }

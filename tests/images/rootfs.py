@@ -2,7 +2,9 @@
 
 The mirror is read from the host's APT configuration (``/etc/apt/sources.list.d/*.sources`` in
 deb822 format, ``*.list`` and ``/etc/apt/sources.list`` in one-line format), never hard-coded;
-``ODUFLOW_TEST_DEBIAN_MIRROR`` overrides it. Everything here runs as root (debootstrap, chroot).
+``ODUFLOW_TEST_DEBIAN_MIRROR`` overrides it. Two suites are bootstrapped: ``bookworm`` (the base of
+most test images) and ``unstable`` (the only Debian suite with PostgreSQL 18, for its stand-in),
+both from the same archive. Everything here runs as root (debootstrap, chroot).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SUITE = "bookworm"
+UNSTABLE = "unstable"
+"""Debian's rolling development suite: no ``-updates`` or ``-security`` companions."""
 APT_DIR = Path("/etc/apt")
 _APT_ENV = {
     "DEBIAN_FRONTEND": "noninteractive",
@@ -129,11 +133,13 @@ def security_mirror(apt_dir: Path = APT_DIR) -> str | None:
     return None
 
 
-def chroot_sources_list(mirror: str, security: str | None) -> str:
-    """The one-line ``sources.list`` written into the chroot."""
-    lines = [f"deb {mirror} {SUITE} main", f"deb {mirror} {SUITE}-updates main"]
+def chroot_sources_list(mirror: str, security: str | None, suite: str = SUITE) -> str:
+    """The one-line ``sources.list`` written into a chroot of ``suite``."""
+    if suite == UNSTABLE:
+        return f"deb {mirror} {suite} main\n"
+    lines = [f"deb {mirror} {suite} main", f"deb {mirror} {suite}-updates main"]
     if security:
-        lines.append(f"deb {security} {SUITE}-security main")
+        lines.append(f"deb {security} {suite}-security main")
     return "\n".join(lines) + "\n"
 
 
@@ -145,11 +151,11 @@ def run(cmd: Sequence[str], *, env: dict[str, str] | None = None) -> None:
         raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
 
 
-def debootstrap_tar(target: Path, mirror: str) -> None:
-    """Bootstrap a minimal bookworm into a tarball at ``target`` (written atomically)."""
+def debootstrap_tar(target: Path, mirror: str, suite: str = SUITE) -> None:
+    """Bootstrap a minimal ``suite`` into a tarball at ``target`` (written atomically)."""
     with tempfile.TemporaryDirectory(prefix="rootfs-", dir=target.parent) as tmp:
         root = Path(tmp) / "root"
-        run(["debootstrap", "--variant=minbase", SUITE, str(root), mirror], env=dict(os.environ, **_APT_ENV))
+        run(["debootstrap", "--variant=minbase", suite, str(root), mirror], env=dict(os.environ, **_APT_ENV))
         shutil.rmtree(root / "var/cache/apt/archives", ignore_errors=True)
         (root / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
         pack(root, Path(tmp) / "rootfs.tar")
