@@ -78,11 +78,13 @@ def grow_template(app: App, team: TeamConfig, name: str, size_gib: float) -> dic
     redecide_storage(app, directory)
     dbpool.wait_idle(team, name)
     dbpool.drain(app, team, name)  # spares of the empty template are out of date
-    dbpool.fill(app, team, name) if app.config.database.pool_size > 0 else None
+    if app.config.database.pool_size > 0 and clonestrategy.detect(app).name == "pool":
+        dbpool.fill(app, team, name)
     return {
         "database_bytes": db.size_bytes(tdb),
         "filestore_files": files,
         "storage": _storage(app, directory),
+        "disk": disk.template_usage(app, team, name),
     }
 
 
@@ -120,6 +122,7 @@ def burst(app: App, team: TeamConfig, template: str, count: int, base: dict[str,
         except Exception as exc:  # noqa: BLE001 - reported in the results
             errors[branch] = str(exc)[:300]
 
+    dbpool.wait_idle(team, template)  # the pool as it stands between bursts: refilled
     branches = [f"b{count}-{template}-{i}" for i in range(count)]
     latencies: list[float] = []
     stop = threading.Event()
@@ -144,6 +147,8 @@ def burst(app: App, team: TeamConfig, template: str, count: int, base: dict[str,
         "errors": errors,
         "clone_strategies": strategies,
         "disk_exclusive_bytes": [u["exclusive_bytes"] for u in usage],
+        "database_exclusive_bytes": [(u.get("database") or {}).get("exclusive_bytes") for u in usage],
+        "filestore_exclusive_bytes": [u["filestore"]["exclusive_bytes"] for u in usage],
         "list_ms": {
             "median": round(statistics.median(latencies) * 1000, 1) if latencies else None,
             "max": round(latencies[-1] * 1000, 1) if latencies else None,
@@ -249,7 +254,7 @@ def main() -> None:
     for index, name in enumerate(args.strategies.split(",")):
         start = 56600 + 100 * index
         results["strategies"][name] = bench_strategy(name, sizes, bursts, (start, start + 100))
-    write_results(results, args.out, "cow", plot)
+        write_results(results, args.out, "cow", plot)  # after each: a later failure keeps these
 
 
 if __name__ == "__main__":

@@ -21,9 +21,12 @@ TemplateName = Annotated[
 @tool(lock="system", title="Initialise Oduflow", audience="operator", idempotent=True)
 def init(call: Call) -> dict[str, Any]:
     """Create the shared Docker network, PostgreSQL container and every team's directories
-    (and write the bundled oduflow.toml when none exists).
+    (and write the bundled oduflow.toml when none exists). With ``[storage].cow_image_size_gb``
+    it first creates (or mounts again) the XFS image Oduflow keeps ``data_dir`` on.
 
-    Returns ``created``, ``removed`` and ``changed`` (false when everything already existed).
+    Returns ``created``, ``removed`` and ``changed`` (false when everything already existed),
+    ``clone_strategy`` (how environment databases will be cloned: ``reflink``, ``pool`` or
+    ``file_copy``, with the reason) and ``data_filesystem`` (type, reflink, size, free space).
     """
     return system.bootstrap(call.progress)
 

@@ -28,6 +28,9 @@ def init() -> None:
     result = run_tool(None, "init", {})
     emit(result)
     typer.echo("initialised" if result["changed"] else "already initialised: nothing changed", err=True)
+    strategy = result.get("clone_strategy") or {}
+    if strategy:
+        typer.echo(f"clone strategy: {strategy['name']} ({strategy['reason']})", err=True)
 
 
 @admin.command()
