@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_environments import make_repo
-from benchmarks.harness import bench_instance, redecide_storage, write_results
+from benchmarks.harness import bench_instance, pad_template_db, redecide_storage, write_results
 from oduflow import catalog
 from oduflow.app import App
 from oduflow.config import TeamConfig
@@ -57,15 +57,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 def grow_template(app: App, team: TeamConfig, name: str, size_gib: float) -> dict[str, Any]:
     """Pad template ``name``: ``size_gib`` of database rows and a filestore of half that (<= 1 GiB)."""
     db, tdb = app.db(), app.names.template_db(team.id, name)
-    db.set_template(tdb, False)
-    rows = int(size_gib * 2**30 / 1100)  # ~1.1 KB per row on disk
-    db.query(
-        "CREATE TABLE bench_padding AS SELECT g AS id, repeat(md5(g::text), 32) AS pad "
-        f"FROM generate_series(1, {rows}) g",
-        dbname=tdb,
-    )
-    db.query("CHECKPOINT")
-    db.set_template(tdb, True)
+    pad_template_db(app, team.id, tdb, int(size_gib * 2**30 / 1100))  # ~1.1 KB per row on disk
     directory = app.team_dir(team.id) / "templates" / name
     filestore = directory / "filestore" / "bench"
     filestore.mkdir(parents=True, exist_ok=True)
@@ -165,7 +157,9 @@ def bench_reset(app: App, team: TeamConfig, template: str, base: dict[str, str])
     )
     try:
         env_db = _params(app, team, branch)["db_name"]
-        app.db().query("CREATE TABLE left_behind AS SELECT generate_series(1, 100000) AS n", dbname=env_db)
+        app.db().query(
+            "CREATE TABLE public.left_behind AS SELECT generate_series(1, 100000) AS n", dbname=env_db
+        )
         seconds, _ = _timed(lambda: catalog.invoke(app, team, "reset_environment", {"branch_name": branch}))
         return {"reset_s": round(seconds, 3)}
     finally:

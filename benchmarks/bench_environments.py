@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import bench_instance, redecide_storage, write_results
+from benchmarks.harness import bench_instance, pad_template_db, redecide_storage, write_results
 from oduflow import catalog
 from oduflow.app import App
 from oduflow.fsutil import dir_size
@@ -55,16 +55,8 @@ def make_repo(root: Path) -> str:
 def grow_template(app: App, name: str, size_mb: int) -> None:
     """Pad template ``name`` to about ``size_mb``: half database rows, half filestore files."""
     directory = app.team_dir("1") / "templates" / name
-    db = app.db()
     tdb = app.names.template_db("1", name)
-    db.set_template(tdb, False)
-    rows = max(1, size_mb // 2) * 1024  # ~1 KB per row
-    db.query(
-        f"CREATE TABLE bench_padding AS SELECT g AS id, repeat(md5(g::text), 32) AS pad "
-        f"FROM generate_series(1, {rows}) g",
-        dbname=tdb,
-    )
-    db.set_template(tdb, True)
+    pad_template_db(app, "1", tdb, max(1, size_mb // 2) * 1024)  # ~1 KB per row
     filestore = directory / "filestore" / "bench"
     filestore.mkdir(parents=True, exist_ok=True)
     chunk = os.urandom(1 << 20)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+from psycopg import sql
 
 from oduflow import catalog
 from oduflow.app import App
@@ -28,7 +29,8 @@ def make_config(
     path.write_text(
         f'[server]\nname_prefix = "{prefix}"\nallow_local_repos = true\n'
         f'[database]\nimage = "{pg_image}"\n{database}[storage]\ndata_dir = "{root / "data"}"\n'
-        f"{storage}[team.1]\nport_range = [{ports[0]}, {ports[1]}]\n"
+        f"{storage}[limits]\nmax_concurrent_per_team = 32\n"  # bursts of creates and a poller at once
+        f"[team.1]\nport_range = [{ports[0]}, {ports[1]}]\n"
     )
     return path
 
@@ -83,3 +85,20 @@ def redecide_storage(app: App, directory: Path) -> None:
     meta.pop("use_overlay", None)
     (directory / "metadata.json").write_text(json.dumps(meta))
     templates._update_metadata(app, directory)  # noqa: SLF001 - re-decide storage by size
+
+
+def pad_template_db(app: App, team_id: str, template_db: str, rows: int) -> None:
+    """Add ``rows`` rows of ~1 KB to a template database, owned by the team's template role and
+    frozen as Oduflow freezes every template it builds."""
+    db = app.db()
+    db.set_template(template_db, False)
+    db.query(
+        "CREATE TABLE public.bench_padding AS SELECT g AS id, repeat(md5(g::text), 32) AS pad "
+        f"FROM generate_series(1, {int(rows)}) g",
+        dbname=template_db,
+    )
+    owner = sql.Identifier(app.names.template_role(team_id))
+    db.query(sql.SQL("ALTER TABLE public.bench_padding OWNER TO {}").format(owner), dbname=template_db)
+    db.freeze(template_db)
+    db.query("CHECKPOINT")
+    db.set_template(template_db, True)

@@ -14,7 +14,6 @@ start and the readiness check.
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,7 @@ from docker.models.containers import Container
 from oduflow import docker_api, git, images
 from oduflow.app import App
 from oduflow.config import TeamConfig
-from oduflow.contracts import FilestoreSpec, Progress, Route, SanitizeContext, StorageBackend, no_progress
+from oduflow.contracts import FilestoreSpec, Progress, Route, StorageBackend, no_progress
 from oduflow.database import Database
 from oduflow.errors import (
     ConflictError,
@@ -348,19 +347,7 @@ def _init_base(run: Creation) -> None:
 
 
 def _sanitize(run: Creation) -> None:
-    app, env, spec = run.app, run.plan.env, run.spec()
-    password = run.password
-    app.hooks.sanitize(
-        SanitizeContext(
-            team_id=env.team.id,
-            team_dir=team_layout(app, env.team.id).root,
-            repo_dir=env.paths.repo,
-            db_name=env.db_name,
-            run_sql=functools.partial(env_jobs.run_sql, run.db, env.db_name, env.db_role, password),
-            run_python=functools.partial(env_jobs.run_python, app, spec, env, password),
-            progress=run.progress,
-        )
-    )
+    env_jobs.sanitize(run.app, run.db, run.plan.env, run.spec(), run.password, run.progress)
 
 
 def _start(run: Creation) -> None:

@@ -6,14 +6,17 @@ Each runs in a throw-away container with the mounts of the environment's contain
 
 from __future__ import annotations
 
+import functools
 import shutil
 from dataclasses import replace
 from typing import Any
 
 from oduflow.app import App
 from oduflow.config import TeamConfig
+from oduflow.contracts import Progress, SanitizeContext
 from oduflow.database import Database
 from oduflow.errors import ExternalCommandError
+from oduflow.layout import team_layout
 from oduflow.services import runtime
 from oduflow.services.envmodel import EnvIdentity
 
@@ -103,3 +106,25 @@ def run_python(
             exit_code=exit_code,
             output=logs[-4000:],
         )
+
+
+def sanitize(
+    app: App,
+    db: Database,
+    env: EnvIdentity,
+    spec: runtime.OdooContainerSpec,
+    password: str,
+    progress: Progress,
+) -> None:
+    """Run the sanitize plugins on the environment's freshly cloned database (create and reset)."""
+    app.hooks.sanitize(
+        SanitizeContext(
+            team_id=env.team.id,
+            team_dir=team_layout(app, env.team.id).root,
+            repo_dir=env.paths.repo,
+            db_name=env.db_name,
+            run_sql=functools.partial(run_sql, db, env.db_name, env.db_role, password),
+            run_python=functools.partial(run_python, app, spec, env, password),
+            progress=progress,
+        )
+    )

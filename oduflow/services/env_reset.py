@@ -21,7 +21,6 @@ or an overlay's empty upper layer.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +35,7 @@ from psycopg import sql
 from oduflow import docker_api
 from oduflow.app import App
 from oduflow.config import TeamConfig
-from oduflow.contracts import FilestoreSpec, Progress, Route, SanitizeContext, StorageBackend, no_progress
+from oduflow.contracts import FilestoreSpec, Progress, Route, StorageBackend, no_progress
 from oduflow.database import Database
 from oduflow.errors import ConflictError, ExternalCommandError, NotFoundError, ProtectedError
 from oduflow.fsutil import rmtree
@@ -215,17 +214,8 @@ def _init_base(run: Switch) -> None:
 
 
 def _sanitize(run: Switch) -> None:
-    app, env, p = run.app, run.env, run.env.params
-    app.hooks.sanitize(
-        SanitizeContext(
-            team_id=run.team.id,
-            team_dir=team_layout(app, run.team.id).root,
-            repo_dir=env.paths.repo,
-            db_name=p.db_name,
-            run_sql=functools.partial(env_jobs.run_sql, run.db, p.db_name, p.db_role, p.db_password),
-            run_python=functools.partial(env_jobs.run_python, app, _spec(run), env.identity, p.db_password),
-            progress=run.steps.progress,
-        )
+    env_jobs.sanitize(
+        run.app, run.db, run.env.identity, _spec(run), run.env.params.db_password, run.steps.progress
     )
 
 
