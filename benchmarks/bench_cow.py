@@ -24,6 +24,7 @@ Each instance is removed at the end (containers, databases, the XFS image).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import threading
@@ -149,25 +150,51 @@ def burst(app: App, team: TeamConfig, template: str, count: int, base: dict[str,
     }
 
 
-def bench_reset(app: App, team: TeamConfig, template: str, base: dict[str, str]) -> dict[str, Any]:
-    """``reset_environment`` of an environment that wrote some rows (seconds)."""
+def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs of one burst as one: their samples together (single creates are repeated)."""
+    out = dict(runs[0])
+    for key in ("create_to_ready_s", "clone_strategies", "disk_exclusive_bytes"):
+        out[key] = [v for r in runs for v in r[key]]
+    for key in ("database_exclusive_bytes", "filestore_exclusive_bytes"):
+        out[key] = [v for r in runs for v in r[key]]
+    out["errors"] = {k: v for r in runs for k, v in r["errors"].items()}
+    medians = [r["list_ms"]["median"] for r in runs if r["list_ms"]["median"] is not None]
+    maxima = [r["list_ms"]["max"] for r in runs if r["list_ms"]["max"] is not None]
+    out["list_ms"] = {
+        "median": statistics.median(medians) if medians else None,
+        "max": max(maxima) if maxima else None,
+        "samples": sum(r["list_ms"]["samples"] for r in runs),
+    }
+    out["create_median_s"] = statistics.median(out["create_to_ready_s"]) if out["create_to_ready_s"] else None
+    return out
+
+
+def bench_reset(
+    app: App, team: TeamConfig, template: str, base: dict[str, str], repeat: int = 3
+) -> dict[str, Any]:
+    """``reset_environment`` of an environment that wrote some rows since (seconds, each run)."""
     branch = f"reset-{template}"
     catalog.invoke(
         app, team, "create_environment", {**base, "branch_name": branch, "template_name": template}
     )
     try:
         env_db = _params(app, team, branch)["db_name"]
-        app.db().query(
-            "CREATE TABLE public.left_behind AS SELECT generate_series(1, 100000) AS n", dbname=env_db
-        )
-        seconds, _ = _timed(lambda: catalog.invoke(app, team, "reset_environment", {"branch_name": branch}))
-        return {"reset_s": round(seconds, 3)}
+        times = []
+        for _ in range(repeat):
+            app.db().query(
+                "CREATE TABLE public.left_behind AS SELECT generate_series(1, 100000) AS n", dbname=env_db
+            )
+            seconds, _ = _timed(
+                lambda: catalog.invoke(app, team, "reset_environment", {"branch_name": branch})
+            )
+            times.append(round(seconds, 3))
+        return {"reset_s": times, "reset_median_s": statistics.median(times)}
     finally:
         catalog.invoke(app, team, "delete_environment", {"branch_name": branch})
 
 
 def bench_strategy(
-    name: str, sizes: list[float], bursts: list[int], ports: tuple[int, int]
+    name: str, sizes: list[float], bursts: list[int], ports: tuple[int, int], repeat: int = 5
 ) -> dict[str, Any]:
     spec = INSTANCES[name]
     with bench_instance(
@@ -186,7 +213,10 @@ def bench_strategy(
             print(f"[{name}] template {size} GiB", flush=True)
             templates_ops.init_template(app, team, odoo_image, template, "base")
             row: dict[str, Any] = {"size_gib": size, "template": grow_template(app, team, template, size)}
-            row["bursts"] = [burst(app, team, template, n, base) for n in bursts]
+            row["bursts"] = [
+                _merge([burst(app, team, template, n, base) for _ in range(repeat if n == 1 else 1)])
+                for n in bursts
+            ]
             if name == "reflink" or size == max(sizes):
                 row.update(bench_reset(app, team, template, base))
             templates.delete_template(app, team, template)
@@ -240,14 +270,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="0.1,1,2,5", help="template database sizes in GiB")
     parser.add_argument("--bursts", default="1,4,8", help="creates started at once")
     parser.add_argument("--strategies", default="reflink,pool,file_copy")
+    parser.add_argument("--repeat", type=int, default=5, help="single creates per template")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--merge", action="store_true", help="keep the other strategies of cow.json")
     args = parser.parse_args()
     sizes = [float(s) for s in args.sizes.split(",")]
     bursts = [int(b) for b in args.bursts.split(",")]
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "bursts": bursts, "strategies": {}}
+    previous = args.out / "cow.json"
+    if args.merge and previous.is_file():
+        results["strategies"] = json.loads(previous.read_text())["strategies"]
     for index, name in enumerate(args.strategies.split(",")):
         start = 56600 + 100 * index
-        results["strategies"][name] = bench_strategy(name, sizes, bursts, (start, start + 100))
+        results["strategies"][name] = bench_strategy(name, sizes, bursts, (start, start + 100), args.repeat)
         write_results(results, args.out, "cow", plot)  # after each: a later failure keeps these
 
 

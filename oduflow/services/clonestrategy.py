@@ -5,7 +5,9 @@ Three strategies, best first:
 - ``reflink``: PostgreSQL >= 18 with its data directory on a filesystem that can clone files
   (XFS with ``reflink=1``, btrfs). ``CREATE DATABASE ... STRATEGY FILE_COPY`` with
   ``file_copy_method = clone`` shares every extent of the template: tens of milliseconds and a
-  few hundred KiB whatever the template's size. No spare pool is kept: it would save nothing.
+  few hundred KiB whatever the template's size. Spares (``pool_size``) are kept too, as reflink
+  clones that cost no disk: renaming one saves the clone's two checkpoints (measured: 83 ms
+  instead of 225 ms for the whole step), and a burst beyond them is still cloned in milliseconds.
 - ``pool``: ``[database].pool_size`` > 0 spare clones per template (:mod:`dbpool`); a create
   renames one, a new spare is copied in the background.
 - ``file_copy``: a plain ``CREATE DATABASE ... STRATEGY FILE_COPY`` on the critical path.
@@ -56,6 +58,11 @@ class CloneStrategy:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @property
+    def keeps_spares(self) -> bool:
+        """Spare clones are kept (``[database].pool_size`` of them) and renamed by a create."""
+        return self.name in ("reflink", "pool")
 
     @property
     def file_copy_method(self) -> str:

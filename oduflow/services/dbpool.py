@@ -72,7 +72,7 @@ def fill(app: App, team: TeamConfig, template: str) -> int:
         if len(ready) >= size:
             return made
         name = fit(f"oduflow_pool_{team.id}_{template}_{secrets.token_hex(4)}")
-        db.clone(name, template_db)
+        db.clone(name, template_db, file_copy_method=clonestrategy.detect(app).file_copy_method)
         db.lock_down(name)  # a spare is nobody's until it is renamed and handed over
         if _template_oid(db, template_db) != oid:  # replaced while cloning: useless copy
             db.drop(name)
@@ -82,9 +82,10 @@ def fill(app: App, team: TeamConfig, template: str) -> int:
 
 
 def _pooling(app: App) -> bool:
-    """True when the server's clone strategy is the pool (a reflink server keeps no spares)."""
+    """True when the server's clone strategy keeps spares (``pool``, and ``reflink`` where they
+    are reflink clones that cost no disk), not ``file_copy``."""
     try:
-        return clonestrategy.detect(app).name == "pool"
+        return clonestrategy.detect(app).keeps_spares
     except OduflowError as exc:
         log.warning("clone strategy unknown, no spare cloned: %s", exc)
         return False

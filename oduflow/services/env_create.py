@@ -309,7 +309,7 @@ def _clone_database(run: Creation) -> None:
     app, db, env = run.app, run.db, run.plan.env
     strategy = clonestrategy.detect(app)
     run.clone_strategy = strategy.name
-    if strategy.name == "pool" and dbpool.take(app, env.team, env.template, env.db_name):
+    if strategy.keeps_spares and dbpool.take(app, env.team, env.template, env.db_name):
         # a failure drops the database: the spare is used up, so the pool is refilled
         run.steps.undo(lambda: dbpool.refill_later(app, env.team, env.template))
     else:
