@@ -16,7 +16,7 @@ from psycopg import sql
 from oduflow.app import App
 from oduflow.errors import NotFoundError
 from oduflow.fsutil import dir_size
-from oduflow.services import clonestrategy, dbserver, disk
+from oduflow.services import clonestrategy, dbpool, dbserver, disk
 from oduflow.services.envmodel import get_env
 from tests.docker.odoo_env import call, delete_if_present
 from tests.fixtures import templates as template_fixtures
@@ -162,11 +162,18 @@ def cow_template(cow_instance: CowInstance) -> Iterator[str]:
         yield name
 
 
+def no_spares(app: App, template: str) -> None:
+    team = app.config.team(TEAM)
+    dbpool.wait_idle(team, template)
+    dbpool.drain(app, team, template)
+
+
 def test_a_reflink_clone_owns_only_what_it_writes(
     cow_app: App, git_remote: Callable[..., GitRemote], cow_template: str
 ) -> None:
     assert clonestrategy.detect(cow_app).name == "reflink"
     branch, team = "disk/cow", cow_app.config.team(TEAM)
+    no_spares(cow_app, cow_template)  # spares are reflink clones: they share the template's blocks
     template = template_disk(cow_app, cow_template)["database"]
     assert template["exclusive_bytes"] == template["allocated_bytes"] > 20 * MB  # no clone yet
     remote = git_remote("demo_ok")
@@ -177,14 +184,16 @@ def test_a_reflink_clone_owns_only_what_it_writes(
         database = info["disk"]["database"]
         assert database["logical_bytes"] >= template["logical_bytes"]  # what pg_database_size sees
         assert database["exclusive_bytes"] < 0.1 * template["allocated_bytes"]
-        assert database["shared_bytes"] > 0.9 * template["allocated_bytes"]
+        # ownership handed over and sanitized: the catalogue pages it rewrote are its own
+        assert database["shared_bytes"] > 0.8 * template["allocated_bytes"]
         shared = template_disk(cow_app, cow_template)["database"]
-        assert shared["exclusive_bytes"] < 0.1 * template["allocated_bytes"]  # its clone holds the rest
+        assert shared["exclusive_bytes"] < 0.15 * template["allocated_bytes"]  # its clone holds the rest
         add_rows(cow_app, info["db_name"], 6000)
         grown = disk.environment_usage(cow_app, team, branch)["database"]
         assert grown["exclusive_bytes"] - database["exclusive_bytes"] >= 4 * MB
-        assert grown["shared_bytes"] > 0.9 * template["allocated_bytes"]
+        assert grown["shared_bytes"] > 0.8 * template["allocated_bytes"]
     finally:
         delete_if_present(cow_app, branch)
+    no_spares(cow_app, cow_template)  # the create's refill made one again
     alone = template_disk(cow_app, cow_template)["database"]
     assert alone["exclusive_bytes"] == alone["allocated_bytes"]  # the clone's blocks are freed
