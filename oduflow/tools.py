@@ -315,7 +315,7 @@ def read_output(
 
 
 # --- agent guides -------------------------------------------------------------------------
-@tool(title="Agent instructions", read_only=True, idempotent=True)
+@tool(title="Agent instructions", read_only=True, idempotent=True, shape_output=False)
 def get_agent_instructions(call: Call) -> str:
     """Get the instructions for AI agents using Oduflow: the workflow (list, create, push,
     pull_and_apply, install, test, delete), how to read results, and the rules to follow.
@@ -325,7 +325,7 @@ def get_agent_instructions(call: Call) -> str:
     return guides.read_guide(call.app, call.team, guides.AGENT_GUIDE)
 
 
-@tool(title="Odoo development guide", read_only=True, idempotent=True)
+@tool(title="Odoo development guide", read_only=True, idempotent=True, shape_output=False)
 def get_odoo_development_guide(
     call: Call,
     version: Annotated[str, Field(description="Odoo version: 15, 16, 17, 18 or 19 (e.g. '17.0').")],
