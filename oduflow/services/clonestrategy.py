@@ -23,11 +23,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from oduflow import reflink
 from oduflow.app import App
 from oduflow.errors import PrerequisiteNotMetError
+from oduflow.services import dbserver
 
 STRATEGIES = ("reflink", "pool", "file_copy")
 CLONE_MIN_VERSION = 180000
@@ -106,8 +106,6 @@ def _choose(wanted: str, version: int, can_clone: bool, pool_size: int) -> tuple
 
 def detect(app: App, *, fresh: bool = False) -> CloneStrategy:
     """The strategy of this server (cached for :data:`CACHE_SECONDS`; ``fresh`` probes again)."""
-    from oduflow.services import dbserver  # the server's host paths; dbserver imports this module's users
-
     key = f"{app.names.db_container}:{app.config.database.clone_strategy}:{app.config.database.pool_size}"
     with _guard:
         cached = _cache.get(key)
@@ -141,8 +139,3 @@ def clone_database(app: App, name: str, source_db: str, owner: str | None = None
     strategy = detect(app)
     app.db().clone(name, source_db, owner=owner, file_copy_method=strategy.file_copy_method)
     return strategy
-
-
-def data_path(strategy: CloneStrategy) -> Path | None:
-    """The server's data directory as a path (None when it cannot be seen from this host)."""
-    return Path(strategy.data_dir) if strategy.data_dir else None
